@@ -1,0 +1,107 @@
+# mailops.clients developer entry points. `make demo` and `make test` set everything up themselves
+# on a fresh Debian 12 machine (as root): Debian packages, then a .venv with pinned dependencies.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+LAB_DIR ?= build/lab
+LAB_PORT_OFFSET ?= 0
+# ansible-test only runs from .../ansible_collections/<ns>/<name>/: a copy of the tracked files.
+ANSIBLE_TEST_ROOT ?= /tmp/mailops-clients-ansible-test
+ANSIBLE_TEST_TREE := $(ANSIBLE_TEST_ROOT)/ansible_collections/mailops/clients
+PYTEST_ARGS ?=
+
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections:$(CURDIR)/.cache/collections
+
+.PHONY: help system-deps venv lint lint-python lint-yaml lint-ansible sanity build \
+        test test-unit test-integration lab-up lab-down lab-status demo clean
+
+help:
+	@echo "make demo              run the main job against the embedded mail lab"
+	@echo "make test              the whole test suite (lint, sanity, unit, integration, build, molecule)"
+	@echo "make test-unit         unit tests only (seconds, no lab)"
+	@echo "make test-integration  tests against the real Dovecot/Postfix lab"
+	@echo "make lint              ruff, yamllint, ansible-lint (production), ansible-test sanity"
+	@echo "make build             build the collection tarball into build/dist/"
+	@echo "make lab-up|lab-down   start/stop the mail lab in $(LAB_DIR)"
+
+system-deps:
+	tools/install-system-deps.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.lock
+	@touch $@
+
+build/collections/ansible_collections/mailops/clients:
+	@mkdir -p $(@D)
+	@ln -sfn $(CURDIR) $@
+
+# --- lint --------------------------------------------------------------------------------------
+lint: lint-python lint-yaml lint-ansible sanity
+
+lint-python: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+lint-yaml: venv
+	$(BIN)/yamllint --strict .
+
+lint-ansible: venv build/collections/ansible_collections/mailops/clients
+	$(BIN)/ansible-lint --profile production --offline
+
+sanity: venv
+	@# ansible-test downloads a get-pip script from a host we cannot reach: give it our stand-in.
+	@pip_version=$$(grep -ho "pip='[0-9.]*'" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
+	  | head -1 | tr -dc '0-9.'); \
+	  mkdir -p ~/.ansible/test/cache; \
+	  install -m 0644 tools/ansible-test-get-pip.py ~/.ansible/test/cache/get_pip_$${pip_version//./_}.py
+	rm -rf $(ANSIBLE_TEST_ROOT)
+	mkdir -p $(ANSIBLE_TEST_TREE)
+	git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ $(ANSIBLE_TEST_TREE)/
+	cd $(ANSIBLE_TEST_TREE) && git init -q && git add -A && \
+	  PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --local --color no \
+	    --skip-test shebang
+	rm -rf $(ANSIBLE_TEST_ROOT)
+
+# --- build -------------------------------------------------------------------------------------
+build: venv
+	mkdir -p build/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path build/dist .
+
+# --- tests -------------------------------------------------------------------------------------
+test-unit: venv
+	$(BIN)/pytest -m "not lab" -q tests/unit $(PYTEST_ARGS)
+
+test-integration: system-deps venv
+	$(BIN)/pytest -m lab -q tests/integration $(PYTEST_ARGS)
+
+test: system-deps venv
+	$(MAKE) test-unit
+	$(MAKE) lint
+	$(MAKE) test-integration
+
+# --- mail lab ----------------------------------------------------------------------------------
+lab-up: system-deps venv
+	$(BIN)/python tools/maillab.py up --dir $(LAB_DIR) --port-offset $(LAB_PORT_OFFSET)
+
+lab-down: venv
+	$(BIN)/python tools/maillab.py down --dir $(LAB_DIR)
+
+lab-status: venv
+	$(BIN)/python tools/maillab.py status --dir $(LAB_DIR)
+
+# --- the main job ------------------------------------------------------------------------------
+demo: system-deps venv
+	tools/demo.sh
+
+clean:
+	-$(BIN)/python tools/maillab.py down --dir $(LAB_DIR) 2>/dev/null
+	rm -rf build .pytest_cache .ruff_cache
+
+-include mk/*.mk
