@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections:$(CURDIR)/.cache/collections
 
-.PHONY: help system-deps venv lint lint-python lint-yaml lint-ansible sanity build \
+.PHONY: help system-deps venv lint lint-python lint-yaml lint-changelog lint-ansible sanity build \
         test test-unit test-integration lab-up lab-down lab-status demo clean
 
 help:
@@ -43,7 +43,7 @@ build/collections/ansible_collections/mailops/clients:
 	@ln -sfn $(CURDIR) $@
 
 # --- lint --------------------------------------------------------------------------------------
-lint: lint-python lint-yaml lint-ansible sanity
+lint: lint-python lint-yaml lint-changelog lint-ansible sanity
 
 lint-python: venv
 	$(BIN)/ruff check .
@@ -51,6 +51,9 @@ lint-python: venv
 
 lint-yaml: venv
 	$(BIN)/yamllint --strict .
+
+lint-changelog: venv
+	$(BIN)/antsibull-changelog lint
 
 lint-ansible: venv build/collections/ansible_collections/mailops/clients
 	$(BIN)/ansible-lint --profile production --offline
