@@ -68,8 +68,7 @@ sanity: venv
 	mkdir -p $(ANSIBLE_TEST_TREE)
 	git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ $(ANSIBLE_TEST_TREE)/
 	cd $(ANSIBLE_TEST_TREE) && git init -q && git add -A && \
-	  PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --local --color no \
-	    --skip-test shebang
+	  PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --local --color no
 	rm -rf $(ANSIBLE_TEST_ROOT)
 
 # --- build -------------------------------------------------------------------------------------

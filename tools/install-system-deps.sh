@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix
-  openssl ca-certificates python3 python3-venv git make rsync util-linux procps
+  openssl ca-certificates python3 python3-venv git make rsync shellcheck util-linux procps
   "$@"
 )
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: contributors to mailops.clients
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -78,7 +77,7 @@ def _crypto():
 
 
 def _key_pem(key) -> bytes:
-    _, _, serialization, _, _, _ = _crypto()
+    serialization = _crypto()[2]
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -86,7 +85,7 @@ def _key_pem(key) -> bytes:
 
 def make_ca(common_name: str = "mailops.clients lab CA") -> tuple[bytes, bytes]:
     """A fresh self-signed CA: (certificate PEM, key PEM)."""
-    x509, hashes, serialization, ec, NameOID, _ = _crypto()
+    x509, hashes, serialization, ec, NameOID = _crypto()[:5]
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -270,7 +269,7 @@ class MailLab:
         return make_jwt(self._oauth2_secret_path.read_bytes(), email, lifetime=lifetime)
 
     def maildir(self, email: str) -> Path:
-        local, _, domain = email.partition("@")
+        local, domain = email.split("@", 1)
         return self.mail_dir / domain / local / "Maildir"
 
     def describe(self) -> dict:

@@ -59,7 +59,7 @@ def test_maildir_path_is_domain_then_local_part(tmp_path):
 
 def test_server_certificate_is_signed_by_ca_and_names_the_lab():
     ca_cert, ca_key = make_ca()
-    cert_pem, _ = issue_cert(ca_cert, ca_key, ["mail.example.test", "localhost"], ["127.0.0.1"])
+    cert_pem = issue_cert(ca_cert, ca_key, ["mail.example.test", "localhost"], ["127.0.0.1"])[0]
     cert = x509.load_pem_x509_certificate(cert_pem)
     ca = x509.load_pem_x509_certificate(ca_cert)
     assert cert.issuer == ca.subject
@@ -71,7 +71,7 @@ def test_server_certificate_is_signed_by_ca_and_names_the_lab():
 
 def test_expired_self_signed_certificate_for_fault_tests():
     past = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
-    cert_pem, _ = issue_cert(None, None, ["old.example.test"], not_before=past, not_after=past + datetime.timedelta(1))
+    cert_pem = issue_cert(None, None, ["old.example.test"], not_before=past, not_after=past + datetime.timedelta(1))[0]
     cert = x509.load_pem_x509_certificate(cert_pem)
     assert cert.issuer == cert.subject
     assert cert.not_valid_after_utc == past + datetime.timedelta(1)
