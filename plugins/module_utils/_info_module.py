@@ -1,0 +1,37 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one main() of the *_server_info modules: the only place where a probe turns into fail_json."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mailops.clients.plugins.module_utils._connection import (
+    connection_argument_spec,
+    validate,
+)
+from ansible_collections.mailops.clients.plugins.module_utils._errors import MailOpsError
+from ansible_collections.mailops.clients.plugins.module_utils._findings import failure_message, reaches_fail_on
+from ansible_collections.mailops.clients.plugins.module_utils._probe import run_checks
+
+
+def run_info_module(protocol: str) -> None:
+    """Probe one endpoint with the module's parameters and exit (or fail) with the result."""
+    module = AnsibleModule(
+        argument_spec=connection_argument_spec(protocol),
+        mutually_exclusive=[("password", "oauth2_token"), ("username", "accounts")],
+        required_by={"password": "username", "oauth2_token": "username"},
+        supports_check_mode=True,
+    )
+    try:
+        settings = validate(module.params, protocol)
+        result = run_checks(settings)
+    except MailOpsError as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # no traceback reaches the user; the type names the bug for a report
+        module.fail_json(msg=f"internal error in {protocol}_server_info ({type(exc).__name__}): {exc}")
+    else:
+        if reaches_fail_on(result["verdict"], settings.fail_on):
+            msg = failure_message(settings.label, result["findings"], settings.fail_on, result["accounts"])
+            module.fail_json(msg=msg, **result)
+        module.exit_json(**result)

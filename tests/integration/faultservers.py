@@ -1,0 +1,356 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Broken mail servers for the validation tests: what a healthy lab cannot show.
+
+* ``FaultServer``: a small threaded TCP server on 127.0.0.1 with one behaviour per instance (silent,
+  garbage, a 10 MB banner, another protocol's greeting, a minimal IMAP without STARTTLS, implicit TLS
+  on a port the client treats as plaintext, ...).
+* ``broken_dovecot``: a second, real Dovecot (``MailLab(services=("dovecot",))``) that serves
+  certificates chosen by SNI (expired, not yet valid, for another host, self-signed, from another CA),
+  or that is capped at TLS 1.2 through an OpenSSL configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import random
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from maillab import BASE_PORTS, MailLab, issue_cert, make_ca
+
+# --------------------------------------------------------------------------------------------
+# Python fault servers
+
+
+class FaultServer:
+    """Accepts connections on 127.0.0.1:<free port> and runs ``behaviour(sock)`` for each one.
+
+    ``tls_context`` wraps each accepted socket first (implicit TLS). Connections are closed when the
+    behaviour returns or the server stops; ``stop()`` joins every thread (bounded).
+    """
+
+    def __init__(self, behaviour, tls_context=None):
+        self.behaviour = behaviour
+        self.tls_context = tls_context
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.stopping = threading.Event()
+        self.threads = []
+        self.connections = 0
+        self.accepter = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self):
+        self.accepter.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _accept(self):
+        while not self.stopping.is_set():
+            try:
+                conn, _unused = self.listener.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn):
+        conn.settimeout(10)
+        try:
+            if self.tls_context is not None:
+                conn = self.tls_context.wrap_socket(conn, server_side=True)
+            self.behaviour(conn, self.stopping)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def stop(self):
+        self.stopping.set()
+        self.accepter.join(5)
+        for thread in self.threads:
+            thread.join(5)
+        self.listener.close()
+
+
+def silent(conn, stopping):
+    """Accept and never say anything (until the client gives up or the server stops)."""
+    while not stopping.is_set():
+        try:
+            if not conn.recv(1024):
+                return
+        except socket.timeout:
+            continue
+
+
+def garbage(conn, stopping):
+    """Binary noise instead of a greeting."""
+    rng = random.Random(7)
+    conn.sendall(bytes(rng.getrandbits(8) for _unused in range(4096)))
+    silent(conn, stopping)
+
+
+def huge_banner(conn, stopping, size=10 * 1024 * 1024):
+    """A 10 MB greeting line without a line end; counts how much the client really read."""
+    chunk = b"* OK " + b"A" * 65531
+    sent = 0
+    while sent < size and not stopping.is_set():
+        try:
+            conn.sendall(chunk)
+        except OSError:
+            return
+        sent += len(chunk)
+    silent(conn, stopping)
+
+
+def greeting(text):
+    """Say one greeting line, then stay silent (another protocol on the port)."""
+
+    def behaviour(conn, stopping):
+        conn.sendall(text.encode() + b"\r\n")
+        silent(conn, stopping)
+
+    return behaviour
+
+
+def _lines(conn):
+    buf = b""
+    while True:
+        data = conn.recv(4096)
+        if not data:
+            return
+        buf += data
+        while b"\r\n" in buf:
+            line, buf = buf.split(b"\r\n", 1)
+            yield line.decode()
+
+
+def imap_without_starttls(conn, stopping):
+    """A minimal IMAP server whose capabilities lack STARTTLS (and offer plaintext LOGIN)."""
+    conn.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] fake ready\r\n")
+    for line in _lines(conn):
+        tag, _unused, command = line.partition(" ")
+        command = command.upper()
+        if command == "CAPABILITY":
+            conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag.encode() + b" OK done\r\n")
+        elif command == "LOGOUT":
+            conn.sendall(b"* BYE bye\r\n" + tag.encode() + b" OK done\r\n")
+            return
+        else:
+            conn.sendall(tag.encode() + b" BAD unexpected\r\n")
+
+
+def imap_many_lines(conn, stopping):
+    """A greeting without capabilities, then a CAPABILITY reply that never ends (bounded line count)."""
+    conn.sendall(b"* OK fake ready\r\n")
+    for line in _lines(conn):
+        if line.upper().endswith("CAPABILITY"):
+            with contextlib.suppress(OSError):
+                for _unused in range(5000):
+                    conn.sendall(b"* CAPABILITY IMAP4rev1\r\n")
+            silent(conn, stopping)
+            return
+
+
+def unterminated(conn, stopping):
+    """Printable text without a line end, then silence."""
+    conn.sendall(b"this line never ends")
+    silent(conn, stopping)
+
+
+def slow_drip(conn, stopping):
+    """One byte of a greeting every 0.3 s: each recv succeeds, the stage deadline must still end it."""
+    for byte in b"* OK this greeting takes forever\r\n":
+        if stopping.is_set():
+            return
+        conn.sendall(bytes([byte]))
+        time.sleep(0.3)
+
+
+# --------------------------------------------------------------------------------------------
+# Certificates
+
+
+def lab_ca(mail_lab):
+    return Path(mail_lab.ca_path).read_bytes(), Path(mail_lab.ca_key_path).read_bytes()
+
+
+def server_context(cert_pem, key_pem, directory, maximum=None):
+    """A server SSLContext from PEM bytes (written to ``directory``)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_file = directory / "server.crt"
+    key_file = directory / "server.key"
+    cert_file.write_bytes(cert_pem)
+    key_file.write_bytes(key_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    if maximum is not None:
+        context.maximum_version = maximum
+    return context
+
+
+# --------------------------------------------------------------------------------------------
+# A second, real Dovecot
+
+
+def _ports_free(offset):
+    for name in ("imap", "imaps", "pop3", "pop3s"):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", BASE_PORTS[name] + offset))
+            except OSError:
+                return False
+    return True
+
+
+def free_offset(rng=None):
+    rng = rng or random.Random(os.getpid() ^ time.time_ns())
+    for _unused in range(200):
+        offset = rng.randrange(20000, 50000, 10)
+        if _ports_free(offset):
+            return offset
+    raise RuntimeError("no free port range for a second Dovecot")
+
+
+# Names the SNI-switching Dovecot serves; the client asks for one with server_name.
+BROKEN_NAMES = {
+    "expired": "expired.example.test",
+    "not_yet_valid": "future.example.test",
+    "wrong_host": "wronghost.example.test",
+    "self_signed": "selfsigned.example.test",
+    "other_ca": "otherca.example.test",
+    "expiring_soon": "soon.example.test",
+}
+
+
+def broken_certificates(mail_lab):
+    """(name, cert PEM, key PEM) per broken case, signed by the lab CA unless the case says otherwise."""
+    ca_cert, ca_key = lab_ca(mail_lab)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+    other_cert, other_key = make_ca("some other CA")
+    names = BROKEN_NAMES
+    return {
+        "expired": issue_cert(ca_cert, ca_key, [names["expired"]], not_before=now - 90 * day, not_after=now - 3 * day),
+        "not_yet_valid": issue_cert(
+            ca_cert, ca_key, [names["not_yet_valid"]], not_before=now + 10 * day, not_after=now + 100 * day
+        ),
+        "wrong_host": issue_cert(ca_cert, ca_key, ["other.example.test"]),
+        "self_signed": issue_cert(None, None, [names["self_signed"]]),
+        "other_ca": issue_cert(other_cert, other_key, [names["other_ca"]]),
+        "expiring_soon": issue_cert(
+            ca_cert, ca_key, [names["expiring_soon"]], not_after=now + 5 * day + datetime.timedelta(hours=1)
+        ),
+    }
+
+
+@contextlib.contextmanager
+def broken_dovecot(mail_lab, extra_config="", server_cert=None, sni_certs=None):
+    """A started second Dovecot (IMAP, POP3) using the lab's passwd setup; yields the MailLab object.
+
+    ``sni_certs``: {server name: (cert PEM, key PEM)} served through Dovecot ``local_name`` blocks.
+    """
+    root = Path(tempfile.mkdtemp(prefix="mailops-fault-"))
+    root.chmod(0o755)
+    blocks = []
+    if sni_certs:
+        cert_dir = root / "sni"
+        cert_dir.mkdir()
+        cert_dir.chmod(0o755)
+        for index, (name, (cert, key)) in enumerate(sorted(sni_certs.items())):
+            (cert_dir / f"{index}.crt").write_bytes(cert)
+            key_path = cert_dir / f"{index}.key"
+            key_path.write_bytes(key)
+            key_path.chmod(0o600)
+            blocks.append(
+                f"local_name {name} {{\n  ssl_cert = <{cert_dir / f'{index}.crt'}\n  ssl_key = <{key_path}\n}}\n"
+            )
+    lab = MailLab(
+        root,
+        port_offset=free_offset(),
+        services=("dovecot",),
+        server_cert=server_cert,
+        extra_dovecot_config=extra_config + "".join(blocks),
+    )
+    try:
+        lab.start()
+        yield lab
+    finally:
+        lab.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def tls12_only_config(directory):
+    """Dovecot has no ssl_max_protocol: cap it with an OpenSSL configuration (MaxProtocol = TLSv1.2)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "openssl-tls12.cnf"
+    conf.write_text(
+        "openssl_conf = default_conf\n"
+        "[default_conf]\nssl_conf = ssl_sect\n"
+        "[ssl_sect]\nsystem_default = system_default_sect\n"
+        "[system_default_sect]\nMaxProtocol = TLSv1.2\nCipherString = DEFAULT:@SECLEVEL=2\n"
+    )
+    conf.chmod(0o644)
+    directory.chmod(0o755)
+    # Dovecot clears the environment of its processes: import_environment passes the variable on.
+    return f"import_environment = $import_environment OPENSSL_CONF={conf}\n"
+
+
+def fake_imap(capabilities="IMAP4rev1 AUTH=PLAIN", greeting_caps=True, logout_reply="OK done", reject=False):
+    """A minimal IMAP server: fixed capabilities (no STARTTLS unless listed), BAD for anything else."""
+
+    def behaviour(conn, stopping):
+        code = f"[CAPABILITY {capabilities}] " if greeting_caps else ""
+        conn.sendall(f"* OK {code}fake ready\r\n".encode())
+        for line in _lines(conn):
+            tag, _unused, command = line.partition(" ")
+            word = command.split(" ", 1)[0].upper()
+            if word == "CAPABILITY" and not reject:
+                conn.sendall(f"* CAPABILITY {capabilities}\r\n{tag} OK done\r\n".encode())
+            elif word == "LOGOUT":
+                conn.sendall(f"* BYE bye\r\n{tag} {logout_reply}\r\n".encode())
+                return
+            else:
+                conn.sendall(f"{tag} BAD unexpected\r\n".encode())
+
+    return behaviour
+
+
+def greet_then_close(text):
+    def behaviour(conn, stopping):
+        conn.sendall(text.encode() + b"\r\n")
+
+    return behaviour
+
+
+def check(protocol, source_address=None, **params):
+    """Run the engine like the module does (validate, then run_checks); ``source_address`` is test-only."""
+    import dataclasses
+
+    from ansible_collections.mailops.clients.plugins.module_utils._connection import validate
+    from ansible_collections.mailops.clients.plugins.module_utils._probe import run_checks
+
+    settings = validate(params, protocol)
+    if source_address:
+        settings = dataclasses.replace(settings, source_address=source_address)
+    return run_checks(settings)
+
+
+def codes(result):
+    return [(f["code"], f["severity"]) for f in result["findings"]]

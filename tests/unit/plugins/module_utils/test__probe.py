@@ -1,0 +1,119 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The engine's Wire over a real socket pair: bounded lines, bounded replies, deadlines, garbage."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from ansible_collections.mailops.clients.plugins.module_utils._connection import validate
+from ansible_collections.mailops.clients.plugins.module_utils._errors import (
+    ConnectionClosed,
+    ProtocolError,
+    StageTimeout,
+)
+from ansible_collections.mailops.clients.plugins.module_utils._probe import MAX_LINE, MAX_LINES, Wire
+
+
+@pytest.fixture
+def pair():
+    ours, theirs = socket.socketpair()
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def wire(sock, stage="banner", timeout=0.5):
+    w = Wire(sock, validate({"host": "mail.example.test", "timeout": timeout}, "imap"), secrets=["s3cret"])
+    w.begin(stage)
+    return w
+
+
+def test_read_line_strips_crlf_and_keeps_the_rest_buffered(pair):
+    ours, theirs = pair
+    theirs.sendall(b"* OK ready\r\nA1 OK done\nrest")
+    w = wire(ours)
+    assert w.read_line() == "* OK ready"
+    assert w.read_line() == "A1 OK done"
+    assert bytes(w.buf) == b"rest"
+
+
+def test_line_longer_than_limit_is_refused_without_reading_more(pair):
+    ours, theirs = pair
+    theirs.sendall(b"* OK " + b"A" * (3 * MAX_LINE))
+    w = wire(ours)
+    with pytest.raises(ProtocolError) as caught:
+        w.read_line()
+    assert caught.value.code == "response_too_long"
+    assert str(caught.value) == "the server sent a line longer than the 8192-byte limit; reading stopped there"
+    assert len(w.buf) <= MAX_LINE + 4096
+
+
+def test_reply_with_too_many_lines_is_refused(pair):
+    ours, theirs = pair
+    theirs.sendall(b"* x\r\n" * (MAX_LINES + 5))
+    w = wire(ours, stage="capabilities")
+    with pytest.raises(ProtocolError, match="^the server sent a reply longer than the 1000-line limit"):
+        for _unused in range(MAX_LINES + 5):
+            w.read_line()
+
+
+@pytest.mark.parametrize(
+    ("stage", "code", "message"),
+    [
+        ("banner", "banner_timeout", "connected, but the server sent no greeting within 0.3s"),
+        ("tls", "tls_timeout", "the TLS handshake did not complete within 0.3s"),
+        ("capabilities", "command_timeout", "no complete answer to CAPABILITY within 0.3s"),
+    ],
+)
+def test_silence_ends_at_the_stage_deadline(pair, stage, code, message):
+    ours, _unused = pair
+    w = wire(ours, stage=stage, timeout=0.3)
+    if stage == "capabilities":
+        w.send_command("A1 CAPABILITY", "CAPABILITY")
+    start = time.monotonic()
+    with pytest.raises(StageTimeout) as caught:
+        w.read_line()
+    assert 0.25 < time.monotonic() - start < 0.6
+    assert (caught.value.code, caught.value.stage, str(caught.value)) == (code, stage, message)
+
+
+def test_a_trickle_cannot_extend_the_stage(pair):
+    ours, theirs = pair
+    w = wire(ours, timeout=0.4)
+    start = time.monotonic()
+    with pytest.raises(StageTimeout):
+        for _unused in range(20):
+            theirs.sendall(b"x")
+            try:
+                w.read_line()
+            except StageTimeout:
+                raise
+            time.sleep(0.05)
+    assert time.monotonic() - start < 0.8
+
+
+def test_binary_bytes_are_garbage(pair):
+    ours, theirs = pair
+    theirs.sendall(b"\x16\x03\x01\x02\x00\x01\x00")
+    with pytest.raises(ProtocolError) as caught:
+        wire(ours).read_line()
+    assert caught.value.code == "garbage_response"
+    assert str(caught.value).startswith("the server sent something that is not IMAP: ")
+
+
+def test_closed_connection(pair):
+    ours, theirs = pair
+    theirs.close()
+    with pytest.raises(ConnectionClosed, match="^the server closed the connection during the banner stage$"):
+        wire(ours).read_line()
+
+
+def test_excerpt_hides_registered_secrets(pair):
+    ours, _unused = pair
+    w = wire(ours)
+    w.remember_secret("QUJD")
+    assert w.excerpt("NO s3cret QUJD wrong") == "NO <hidden> <hidden> wrong"
