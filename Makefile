@@ -78,10 +78,10 @@ build: venv
 
 # --- tests -------------------------------------------------------------------------------------
 test-unit: venv
-	$(BIN)/pytest -m "not lab" -q tests/unit $(PYTEST_ARGS)
+	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
 
 test-integration: system-deps venv
-	$(BIN)/pytest -m lab -q tests/integration $(PYTEST_ARGS)
+	$(BIN)/pytest -q tests/integration $(PYTEST_ARGS)
 
 test: system-deps venv
 	$(MAKE) test-unit

@@ -1,0 +1,101 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: mail_verify_merge
+short_description: Combine probe results into the verify role's facts, reports and cache
+version_added: 0.1.0
+description:
+  - Internal helper of the P(mailops.clients.verify#role) role, documented for completeness.
+  - Matches the registered results of the validation modules (and fresh cache entries) to the probe plan of
+    P(mailops.clients.mail_verify_plan#filter) and derives the verdict and findings of every endpoint and
+    account, the per-endpoint verdict lines, the JSON and JUnit XML reports and the new cache document.
+  - Only verdicts, findings, TLS and certificate facts are kept; no password or module argument is copied.
+options:
+  _input:
+    description: The probe plan.
+    type: list
+    elements: dict
+    required: true
+  fleet:
+    description: Normalized fleet (P(mailops.clients.mail_inventory_normalize#filter)).
+    type: dict
+    required: true
+  results:
+    description: The C(results) lists of the registered probe loops, concatenated.
+    type: list
+    elements: dict
+    default: []
+  now:
+    description: Current time, seconds since the epoch (stored as check time).
+    type: float
+    default: 0
+  cache:
+    description: The cache document that was read.
+    type: dict
+    default: {}
+  ttl:
+    description: Cache lifetime in seconds; V(0) disables the cache.
+    type: int
+    default: 0
+"""
+
+EXAMPLES = r"""
+- name: Merge results
+  ansible.builtin.set_fact:
+    merged: "{{ probes | mailops.clients.mail_verify_merge(fleet, results=imap.results + smtp.results) }}"
+  run_once: true
+  no_log: true
+"""
+
+RETURN = r"""
+_value:
+  description: The merge.
+  type: dict
+  contains:
+    verified:
+      description: C(endpoints) (key to verdict, findings, TLS, certificate, cache state) and C(accounts) (host to id
+        to verdict, findings, endpoint keys, credential state).
+      type: dict
+    summary:
+      description: Overall verdict and counts, including C(probed) and C(cached) module calls.
+      type: dict
+    lines:
+      description: One line per endpoint with its verdict.
+      type: list
+      elements: str
+    report_json:
+      description: The JSON report text.
+      type: str
+    report_junit:
+      description: The JUnit XML report text.
+      type: str
+    cache:
+      description: The cache document to store.
+      type: dict
+"""
+
+from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError, merge, verdict_lines  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import report_json, report_junit  # noqa: E402
+
+
+def mail_verify_merge(probes, fleet, results=None, now=0, cache=None, ttl=0):
+    try:
+        merged = merge(
+            fleet or {}, probes or [], results or [], now=float(now or 0), cache=cache or {}, ttl=int(ttl or 0)
+        )
+    except (VerifyError, KeyError, TypeError) as err:
+        raise AnsibleFilterError(f"mailops.clients.verify: cannot merge probe results: {err}") from None
+    merged["lines"] = verdict_lines(merged["verified"])
+    merged["report_json"] = report_json(merged)
+    merged["report_junit"] = report_junit(merged)
+    return merged
+
+
+class FilterModule:
+    def filters(self):
+        return {"mail_verify_merge": mail_verify_merge}

@@ -1,0 +1,94 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: mail_verify_plan
+short_description: The probe calls the verify role makes for a fleet
+version_added: 0.1.0
+description:
+  - Internal helper of the P(mailops.clients.verify#role) role, documented for completeness.
+  - Turns a normalized fleet into one validation module call per unique endpoint (one more per additional
+    authentication mechanism its accounts use), with the credentials to check batched into the module's
+    C(accounts) option, and marks the calls whose result is still fresh in the controller cache.
+options:
+  _input:
+    description: Normalized fleet (P(mailops.clients.mail_inventory_normalize#filter)).
+    type: dict
+    required: true
+  credentials:
+    description: Check each account's credentials (those with a password and password authentication).
+    type: bool
+    default: false
+  options:
+    description: Module options for every endpoint (C(validate_certs), C(ca_path), C(server_name), C(timeout),
+      C(tls_min_version), C(cert_expiry_warn_days), C(helo_name)).
+    type: dict
+    default: {}
+  endpoint_options:
+    description: Per endpoint key or server host, options that override O(options).
+    type: dict
+    default: {}
+  cache:
+    description: The cache document read from the controller (C({format, entries})).
+    type: dict
+    default: {}
+  ttl:
+    description: Seconds a cached result stays valid; V(0) disables the cache.
+    type: int
+    default: 0
+  now:
+    description: Current time, seconds since the epoch.
+    type: float
+    default: 0
+  secret:
+    description: Key of the HMAC that folds passwords into the cache key (required with O(ttl) and O(credentials)).
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Plan the probes
+  ansible.builtin.set_fact:
+    probes: "{{ fleet | mailops.clients.mail_verify_plan(credentials=true, options={'timeout': 10}) }}"
+  run_once: true
+  no_log: true
+"""
+
+RETURN = r"""
+_value:
+  description:
+    - One item per module call, C(key), C(protocol), C(host), C(port), C(security), C(auth_mechanism),
+      C(options), C(accounts) (the module's C(accounts) option, with passwords), C(refs), C(users),
+      C(cache_key), C(cached) (a fresh cache entry or V(null)).
+  type: list
+  elements: dict
+"""
+
+from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError, plan  # noqa: E402
+
+
+def mail_verify_plan(
+    fleet, credentials=False, options=None, endpoint_options=None, cache=None, ttl=0, now=0, secret=None
+):
+    try:
+        return plan(
+            fleet or {},
+            credentials=boolean(credentials, strict=False),
+            options=options or {},
+            endpoint_options=endpoint_options or {},
+            cache=cache or {},
+            ttl=int(ttl or 0),
+            now=float(now or 0),
+            secret=secret,
+        )
+    except VerifyError as err:
+        raise AnsibleFilterError(f"mailops.clients.verify: {err}") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"mail_verify_plan": mail_verify_plan}

@@ -1,0 +1,609 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The inventory model: normalize and validate ``mailops_servers`` / ``mailops_accounts``.
+
+Pure functions, no Ansible imports: the filters in plugins/filter are thin wrappers. Every error is an
+:class:`InventoryError` whose message names the host, the account (email or list index), the field, the
+problem and the fix. Secrets (``password``) are carried through but never appear in a message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+PROTOCOLS_IN = ("imap", "pop3")
+SECURITIES = ("tls", "starttls", "none")
+AUTHS = ("password", "password-encrypted", "oauth2", "ntlm", "gssapi", "none")
+# auth methods that send a password or token (or something derived from it) to the server
+CREDENTIAL_AUTHS = ("password", "password-encrypted", "oauth2", "ntlm")
+
+DEFAULT_PORTS = {
+    ("imap", "tls"): 993,
+    ("imap", "starttls"): 143,
+    ("imap", "none"): 143,
+    ("pop3", "tls"): 995,
+    ("pop3", "starttls"): 110,
+    ("pop3", "none"): 110,
+    ("smtp", "tls"): 465,
+    ("smtp", "starttls"): 587,
+    ("smtp", "none"): 25,
+}
+
+SERVER_KEYS = ("incoming", "outgoing", "allow_insecure", "timeout")
+DIRECTION_KEYS = {
+    "incoming": ("protocol", "host", "port", "security", "auth"),
+    "outgoing": ("protocol", "host", "port", "security", "auth"),
+}
+ACCOUNT_KEYS = (
+    "email",
+    "server",
+    "incoming",
+    "outgoing",
+    "allow_insecure",
+    "timeout",
+    "display_name",
+    "username",
+    "user",
+    "password",
+    "oauth2",
+    "pop3",
+    "check_interval_minutes",
+    "signature",
+    "reply_to",
+)
+POP3_KEYS = ("leave_on_server", "delete_after_days")
+OAUTH2_KEYS = ("issuer", "scope")
+
+_LOCAL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_LABEL_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+|[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9])?)$")
+
+
+class InventoryError(ValueError):
+    """An inventory problem; ``str(err)`` is the whole user-facing message.
+
+    Attributes: ``host`` (inventory host or None), ``account`` (email or ``#index``, or None),
+    ``field`` (dotted path of the offending value), ``problem`` and ``fix``.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        fix: str,
+        *,
+        host: str | None = None,
+        account: str | None = None,
+        field: str | None = None,
+        message: str | None = None,
+    ):
+        self.host = host
+        self.account = account
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        where = []
+        if host:
+            where.append(f"host {host}")
+        if account:
+            where.append(f"account {account}")
+        if field:
+            where.append(f"field {field}")
+        prefix = ", ".join(where)
+        super().__init__(message or f"{prefix + ': ' if prefix else ''}{problem}. Fix: {fix}.")
+
+
+class InventoryErrors(InventoryError):
+    """Several inventory problems (from more than one host); the message lists each on its own line."""
+
+    def __init__(self, errors: Sequence[InventoryError], limit: int = 50):
+        self.errors = list(errors)
+        lines = [str(e) for e in self.errors[:limit]]
+        if len(self.errors) > limit:
+            lines.append(f"... and {len(self.errors) - limit} more")
+        first = self.errors[0]
+        super().__init__(
+            first.problem,
+            first.fix,
+            host=first.host,
+            account=first.account,
+            field=first.field,
+            message=f"{len(self.errors)} inventory errors:\n" + "\n".join(lines),
+        )
+
+
+def endpoint_key(ep: Mapping) -> str:
+    """``imap://mail.example.test:993/tls``: the identity of an endpoint (protocol, host, port, security)."""
+    host = str(ep["host"]).lower()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{ep['protocol']}://{host}:{int(ep['port'])}/{ep['security']}"
+
+
+def _is_str(value) -> bool:
+    return isinstance(value, str)
+
+
+def valid_email(value) -> bool:
+    if not _is_str(value) or len(value) > 254 or value.count("@") != 1:
+        return False
+    local, domain = value.rsplit("@", 1)
+    if not local or len(local) > 64 or not _LOCAL_RE.match(local):
+        return False
+    labels = domain.split(".")
+    return len(labels) >= 2 and all(_LABEL_RE.match(label) for label in labels)
+
+
+def _show(value) -> str:
+    """A short, safe rendering of a user value for messages (never used for secrets)."""
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Ctx:
+    """Where we are, for error messages."""
+
+    def __init__(self, host, account):
+        self.host = host
+        self.account = account
+
+    def error(self, field, problem, fix):
+        return InventoryError(problem, fix, host=self.host, account=self.account, field=field)
+
+
+def _check_keys(ctx, data, allowed, field_prefix):
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if unknown:
+        name = f"{field_prefix}.{unknown[0]}" if field_prefix else unknown[0]
+        raise ctx.error(name, f"unknown key '{unknown[0]}'", f"remove it or use one of: {', '.join(allowed)}")
+
+
+def _int(ctx, field, value, *, low, high, what):
+    if isinstance(value, bool) or not (isinstance(value, int) or (_is_str(value) and value.strip().isdigit())):
+        raise ctx.error(
+            field, f"{what} must be an integer, got {_show(value)}", f"set {field} to an integer from {low} to {high}"
+        )
+    number = int(value)
+    if not low <= number <= high:
+        raise ctx.error(
+            field, f"{what} {number} is out of range {low}-{high}", f"set {field} to an integer from {low} to {high}"
+        )
+    return number
+
+
+def _optional_int(ctx, field, value, *, low, high, what):
+    return None if value is None else _int(ctx, field, value, low=low, high=high, what=what)
+
+
+def _bool(ctx, field, value):
+    if isinstance(value, bool):
+        return value
+    if _is_str(value) and value.lower() in ("true", "yes", "false", "no"):
+        return value.lower() in ("true", "yes")
+    raise ctx.error(field, f"expected true or false, got {_show(value)}", f"set {field} to true or false")
+
+
+def _optional_str(ctx, field, value, secret=False):
+    if value is None or _is_str(value):
+        return value
+    shown = "a value" if secret else _show(value)
+    raise ctx.error(
+        field,
+        f"expected a string, got {shown} of type {type(value).__name__}",
+        f"set {field} to a string (quote it in YAML)",
+    )
+
+
+def _choice(ctx, field, value, choices, what):
+    if value not in choices:
+        raise ctx.error(field, f"unknown {what} {_show(value)}", f"use one of: {', '.join(choices)}")
+    return value
+
+
+def _direction(ctx, data, direction, field, username, allow_insecure):
+    """Normalize one side (incoming/outgoing) of a server definition."""
+    if not isinstance(data, Mapping):
+        raise ctx.error(
+            field,
+            f"expected a dictionary with host, port, security and auth, got {_show(data)}",
+            f"define {field} as a dictionary, e.g. {{host: mail.example.com, security: tls}}",
+        )
+    _check_keys(ctx, data, DIRECTION_KEYS[direction], field)
+    if direction == "incoming":
+        if data.get("protocol") is None:
+            raise ctx.error(f"{field}.protocol", "missing protocol", "set it to imap or pop3")
+        protocol = _choice(ctx, f"{field}.protocol", data.get("protocol"), PROTOCOLS_IN, "incoming protocol")
+    else:
+        protocol = _choice(ctx, f"{field}.protocol", data.get("protocol", "smtp"), ("smtp",), "outgoing protocol")
+    host = data.get("host")
+    if not _is_str(host) or not host.strip():
+        raise ctx.error(f"{field}.host", "missing host", f"set {field}.host to the server's DNS name or address")
+    host = host.strip()
+    if not _HOST_RE.match(host) or len(host) > 253:
+        raise ctx.error(
+            f"{field}.host",
+            f"invalid host name {_show(host)}",
+            "use a DNS name (mail.example.com) or an IP address, without scheme or port",
+        )
+    if host.startswith("["):
+        host = host[1:-1]
+    security = _choice(ctx, f"{field}.security", data.get("security", "tls"), SECURITIES, "security")
+    auth = _choice(ctx, f"{field}.auth", data.get("auth", "password"), AUTHS, "auth")
+    port = data.get("port")
+    if port is None:
+        port = DEFAULT_PORTS[(protocol, security)]
+    else:
+        port = _int(ctx, f"{field}.port", port, low=1, high=65535, what="port")
+    if security == "none" and auth in CREDENTIAL_AUTHS and not allow_insecure:
+        raise ctx.error(
+            f"{field}.security",
+            f"security none with auth {auth} sends the credentials unencrypted to {host}:{port}",
+            "use security tls or starttls, or set allow_insecure: true on the server "
+            "(or the account, for inline settings) if you accept that risk",
+        )
+    return {
+        "protocol": protocol,
+        "host": host.lower(),
+        "port": port,
+        "security": security,
+        "auth": auth,
+        "username": username,
+    }
+
+
+def _account_label(raw, index):
+    if isinstance(raw, Mapping) and _is_str(raw.get("email")) and raw.get("email"):
+        return f"{raw['email']} (mailops_accounts[{index}])"
+    return f"mailops_accounts[{index}]"
+
+
+def normalize_account(raw, servers: Mapping | None, index: int = 0, host: str | None = None) -> dict:
+    """Normalize one account (see the brief for the output form); raise InventoryError."""
+    ctx = _Ctx(host, _account_label(raw, index))
+    if not isinstance(raw, Mapping):
+        raise ctx.error(
+            None,
+            f"expected a dictionary with at least email and server, got {_show(raw)}",
+            "write each account as a dictionary, e.g. {email: alice@example.com, server: example}",
+        )
+    _check_keys(ctx, raw, ACCOUNT_KEYS, "")
+    email = raw.get("email")
+    if email is None:
+        raise ctx.error("email", "missing email", "set email to the account's address")
+    if not valid_email(email):
+        raise ctx.error(
+            "email",
+            f"invalid email address {_show(email)}",
+            "write a full address like alice@example.com (no spaces, no display name)",
+        )
+    local_part, domain = email.rsplit("@", 1)
+    domain = domain.lower()
+    email = f"{local_part}@{domain}"
+
+    username = raw.get("username")
+    if username is None:
+        username = email
+    elif not _is_str(username) or not username:
+        raise ctx.error(
+            "username",
+            f"expected a non-empty string, got {_show(username)}",
+            "set username to the login name, or remove it to use the email address",
+        )
+
+    server_name = raw.get("server")
+    inline = [k for k in ("incoming", "outgoing") if k in raw]
+    if server_name is not None and inline:
+        raise ctx.error(
+            inline[0],
+            f"both server and inline {inline[0]} settings given",
+            "use either server (a name from mailops_servers) or inline incoming and outgoing, not both",
+        )
+    if server_name is not None:
+        servers = servers if isinstance(servers, Mapping) else {}
+        if not _is_str(server_name) or server_name not in servers:
+            known = ", ".join(sorted(str(k) for k in servers)) or "none (mailops_servers is empty or undefined)"
+            raise ctx.error(
+                "server",
+                f"unknown server {_show(server_name)}; known servers: {known}",
+                "set server to one of the known names or define it in mailops_servers",
+            )
+        definition = servers[server_name]
+        prefix = f"mailops_servers.{server_name}"
+        if not isinstance(definition, Mapping):
+            raise ctx.error(
+                prefix,
+                f"server definition is not a dictionary: {_show(definition)}",
+                "define incoming and outgoing under the server name",
+            )
+        _check_keys(ctx, definition, SERVER_KEYS, prefix)
+        source = definition
+    elif len(inline) == 2:
+        prefix = ""
+        source = raw
+    else:
+        missing = "outgoing" if inline == ["incoming"] else "incoming"
+        if not inline:
+            raise ctx.error(
+                "server",
+                "neither server nor inline incoming/outgoing settings given",
+                "set server to a name from mailops_servers, or give inline incoming and outgoing",
+            )
+        raise ctx.error(
+            missing,
+            f"inline settings need both incoming and outgoing, {missing} is missing",
+            f"add {missing} or use server (a name from mailops_servers)",
+        )
+
+    def path(name):
+        return f"{prefix}.{name}" if prefix else name
+
+    allow_insecure = _bool(ctx, path("allow_insecure"), source.get("allow_insecure", False))
+    timeout = _optional_int(ctx, path("timeout"), source.get("timeout"), low=1, high=3600, what="timeout")
+    for direction in ("incoming", "outgoing"):
+        if direction not in source:
+            raise ctx.error(
+                path(direction),
+                f"missing {direction} settings",
+                f"add {direction}: {{host: ..., security: tls}} to the server definition",
+            )
+    incoming = _direction(ctx, source["incoming"], "incoming", path("incoming"), username, allow_insecure)
+    outgoing = _direction(ctx, source["outgoing"], "outgoing", path("outgoing"), username, allow_insecure)
+
+    display_name = _optional_str(ctx, "display_name", raw.get("display_name"))
+    password = _optional_str(ctx, "password", raw.get("password"), secret=True)
+    user = _optional_str(ctx, "user", raw.get("user"))
+    signature = _optional_str(ctx, "signature", raw.get("signature"))
+    reply_to = raw.get("reply_to")
+    if reply_to is not None and not valid_email(reply_to):
+        raise ctx.error(
+            "reply_to",
+            f"invalid email address {_show(reply_to)}",
+            "write a full address like replies@example.com, or remove reply_to",
+        )
+
+    oauth2 = raw.get("oauth2")
+    if oauth2 is not None:
+        if not isinstance(oauth2, Mapping):
+            raise ctx.error(
+                "oauth2",
+                f"expected a dictionary with issuer and scope, got {_show(oauth2)}",
+                "write oauth2: {issuer: login.example.com, scope: ...}",
+            )
+        _check_keys(ctx, oauth2, OAUTH2_KEYS, "oauth2")
+        for key in OAUTH2_KEYS:
+            if not _is_str(oauth2.get(key)) or not oauth2.get(key):
+                raise ctx.error(f"oauth2.{key}", f"missing {key}", f"set oauth2.{key} to a non-empty string")
+        if "oauth2" not in (incoming["auth"], outgoing["auth"]):
+            raise ctx.error(
+                "oauth2",
+                "oauth2 settings given but neither incoming nor outgoing uses auth oauth2",
+                "set auth: oauth2 on the server, or remove oauth2",
+            )
+        oauth2 = {"issuer": oauth2["issuer"], "scope": oauth2["scope"]}
+
+    pop3 = raw.get("pop3")
+    if incoming["protocol"] == "pop3":
+        pop3 = {} if pop3 is None else pop3
+        if not isinstance(pop3, Mapping):
+            raise ctx.error(
+                "pop3",
+                f"expected a dictionary, got {_show(pop3)}",
+                "write pop3: {leave_on_server: true, delete_after_days: 14}",
+            )
+        _check_keys(ctx, pop3, POP3_KEYS, "pop3")
+        leave = _bool(ctx, "pop3.leave_on_server", pop3.get("leave_on_server", False))
+        days = _optional_int(
+            ctx, "pop3.delete_after_days", pop3.get("delete_after_days"), low=1, high=36500, what="delete_after_days"
+        )
+        if days is not None and not leave:
+            raise ctx.error(
+                "pop3.delete_after_days",
+                "delete_after_days only applies when leave_on_server is true",
+                "set pop3.leave_on_server: true or remove delete_after_days",
+            )
+        pop3 = {"leave_on_server": leave, "delete_after_days": days}
+    elif pop3 is not None:
+        raise ctx.error(
+            "pop3",
+            f"POP3 options given but the incoming protocol is {incoming['protocol']}",
+            "remove pop3, or use a server with incoming protocol pop3",
+        )
+
+    check_interval = _optional_int(
+        ctx,
+        "check_interval_minutes",
+        raw.get("check_interval_minutes"),
+        low=1,
+        high=1440,
+        what="check_interval_minutes",
+    )
+    return {
+        "id": email,
+        "email": email,
+        "domain": domain,
+        "local_part": local_part,
+        "display_name": display_name if display_name else email,
+        "user": user,
+        "server": server_name,
+        "incoming": incoming,
+        "outgoing": outgoing,
+        "password": password,
+        "oauth2": oauth2,
+        "pop3": pop3,
+        "check_interval_minutes": check_interval,
+        "timeout": timeout,
+        "signature": signature,
+        "reply_to": reply_to,
+    }
+
+
+def _server_tag(account: Mapping) -> str:
+    return account["server"] if account["server"] is not None else endpoint_key(account["incoming"])
+
+
+def normalize_accounts(accounts, servers: Mapping | None, host: str | None = None) -> list[dict]:
+    """Normalize a host's ``mailops_accounts`` list against ``mailops_servers``.
+
+    Checks each account, then the list as a whole: duplicate accounts, and two IMAP accounts with the same
+    user@host that differ only in port or security (Thunderbird identifies IMAP servers by user@host and
+    cannot hold both). Raises the first InventoryError.
+    """
+    if accounts is None:
+        return []
+    if not isinstance(accounts, Sequence) or isinstance(accounts, (str, bytes)):
+        raise InventoryError(
+            f"mailops_accounts must be a list of accounts, got {_show(accounts)}",
+            "write mailops_accounts as a YAML list: - {email: ..., server: ...}",
+            host=host,
+            field="mailops_accounts",
+        )
+    if servers is not None and not isinstance(servers, Mapping):
+        raise InventoryError(
+            f"mailops_servers must be a dictionary of server names, got {_show(servers)}",
+            "write mailops_servers as name: {incoming: ..., outgoing: ...}",
+            host=host,
+            field="mailops_servers",
+        )
+    result = [normalize_account(raw, servers, index, host) for index, raw in enumerate(accounts)]
+
+    by_email: dict[str, list[int]] = {}
+    for index, account in enumerate(result):
+        by_email.setdefault(account["email"].lower(), []).append(index)
+    seen: dict[tuple, int] = {}
+    imap_seen: dict[tuple, int] = {}
+    for index, account in enumerate(result):
+        inc = account["incoming"]
+        label = _account_label(accounts[index], index)
+        ident = (
+            account["email"].lower(),
+            inc["protocol"],
+            inc["host"],
+            inc["port"],
+            inc["security"],
+            inc["username"].lower(),
+            account["user"],
+        )
+        if ident in seen:
+            first = seen[ident]
+            raise InventoryError(
+                f"duplicate account: same email and incoming server as mailops_accounts[{first}]",
+                f"remove one of mailops_accounts[{first}] and mailops_accounts[{index}]",
+                host=host,
+                account=label,
+                field="email",
+            )
+        seen[ident] = index
+        if inc["protocol"] == "imap":
+            tb_ident = (inc["username"].lower(), inc["host"], account["user"])
+            if tb_ident in imap_seen:
+                first = imap_seen[tb_ident]
+                other = result[first]["incoming"]
+                raise InventoryError(
+                    f"IMAP login {inc['username']} on {inc['host']} is already defined by mailops_accounts[{first}] "
+                    f"with port {other['port']}/{other['security']} (this one: {inc['port']}/{inc['security']}); "
+                    "Thunderbird identifies IMAP servers by user and host and cannot hold both",
+                    "keep one of the two accounts, or give them different usernames or host names",
+                    host=host,
+                    account=label,
+                    field="incoming.port",
+                )
+            imap_seen[tb_ident] = index
+        if len(by_email[account["email"].lower()]) > 1:
+            account["id"] = f"{account['email']}#{_server_tag(account)}"
+    tags: dict[str, int] = {}
+    for account in result:
+        tags[account["id"]] = tags.get(account["id"], 0) + 1
+    for account in result:
+        if tags[account["id"]] > 1 and account["user"] is not None:
+            account["id"] = f"{account['id']}#{account['user']}"
+    ids: dict[str, int] = {}
+    for index, account in enumerate(result):
+        if account["id"] in ids:
+            first = ids[account["id"]]
+            raise InventoryError(
+                f"duplicate account id {account['id']} (also mailops_accounts[{first}])",
+                "give the two accounts different servers or remove one",
+                host=host,
+                account=_account_label(accounts[index], index),
+                field="server",
+            )
+        ids[account["id"]] = index
+    return result
+
+
+def normalize_fleet(hosts: Mapping) -> dict[str, list[dict]]:
+    """Normalize ``{host: (mailops_accounts, mailops_servers)}``; collect the errors of all hosts.
+
+    Raises a single InventoryError when one host is wrong, InventoryErrors listing every host's first
+    problem when several are.
+    """
+    result: dict[str, list[dict]] = {}
+    errors: list[InventoryError] = []
+    for host in sorted(hosts):
+        accounts, servers = hosts[host]
+        try:
+            result[host] = normalize_accounts(accounts, servers, host)
+        except InventoryError as err:
+            errors.append(err)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InventoryErrors(errors)
+    return result
+
+
+# What a credential check for an account's auth method asks the validation modules for.
+AUTH_MECHANISMS = {"password": "auto", "password-encrypted": "CRAM-MD5"}
+
+
+def endpoints(fleet: Mapping[str, Sequence[Mapping]], credentials: bool = False) -> list[dict]:
+    """The unique endpoints of all hosts' normalized accounts, sorted by key.
+
+    Each item: ``key``, ``protocol``, ``host``, ``port``, ``security``, ``accounts`` (the references
+    ``{host, id, direction}`` of every account using it) and ``credentials``: when ``credentials`` is
+    true, one list of ``{username, password, auth_mechanism, refs}`` per endpoint, deduplicated by
+    username + password + mechanism (a mailbox shared by 500 hosts is checked once). Accounts whose auth
+    has no password check (oauth2, ntlm, gssapi, none) or that carry no password are not in it.
+    """
+    result: dict[str, dict] = {}
+    for host in sorted(fleet):
+        for account in fleet[host]:
+            for direction in ("incoming", "outgoing"):
+                side = account[direction]
+                key = endpoint_key(side)
+                item = result.setdefault(
+                    key,
+                    {
+                        "key": key,
+                        "protocol": side["protocol"],
+                        "host": side["host"],
+                        "port": side["port"],
+                        "security": side["security"],
+                        "accounts": [],
+                        "credentials": [],
+                    },
+                )
+                ref = {"host": host, "id": account["id"], "direction": direction}
+                item["accounts"].append(ref)
+                mechanism = AUTH_MECHANISMS.get(side["auth"])
+                if not credentials or mechanism is None or account.get("password") is None:
+                    continue
+                for cred in item["credentials"]:
+                    if (cred["username"], cred["password"], cred["auth_mechanism"]) == (
+                        side["username"],
+                        account["password"],
+                        mechanism,
+                    ):
+                        cred["refs"].append(ref)
+                        break
+                else:
+                    item["credentials"].append(
+                        {
+                            "username": side["username"],
+                            "password": account["password"],
+                            "auth_mechanism": mechanism,
+                            "refs": [ref],
+                        }
+                    )
+    return [result[key] for key in sorted(result)]

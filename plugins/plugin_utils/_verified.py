@@ -1,0 +1,441 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Verification results: probe plan, result merge, controller cache entries, the render gate.
+
+Pure functions over plain data (normalized accounts from ``_inventory``, the registered results of the
+``*_server_info`` modules). Nothing here keeps or returns a password: the probe plan carries them to the
+module call only, results and cache entries are rebuilt from an allow-list of keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import endpoint_key, endpoints
+
+VERDICTS = ("ok", "warning", "error")
+# module options the role passes through (never secrets); keys of mailops_verify_options
+PROBE_OPTIONS = (
+    "validate_certs",
+    "ca_path",
+    "server_name",
+    "timeout",
+    "tls_min_version",
+    "cert_expiry_warn_days",
+    "helo_name",
+)
+FINDING_KEYS = ("code", "severity", "stage", "message", "fix")
+CACHE_FORMAT = 1
+
+
+class VerifyError(ValueError):
+    """Bad input to the verify helpers (wrong option, malformed results)."""
+
+
+def worst(verdicts) -> str:
+    rank = {v: i for i, v in enumerate(VERDICTS)}
+    result = "ok"
+    for verdict in verdicts:
+        if rank.get(verdict, 2) > rank[result]:
+            result = verdict if verdict in rank else "error"
+    return result
+
+
+def _finding(raw) -> dict:
+    raw = raw if isinstance(raw, Mapping) else {"message": str(raw)}
+    finding = {key: (None if raw.get(key) is None else str(raw.get(key))) for key in FINDING_KEYS}
+    if finding["severity"] not in ("info", "warning", "error"):
+        finding["severity"] = "error"
+    return finding
+
+
+def _findings(raw) -> list[dict]:
+    return [_finding(f) for f in raw] if isinstance(raw, Sequence) and not isinstance(raw, (str, bytes)) else []
+
+
+def probe_options(key: str, host: str, options: Mapping | None, overrides: Mapping | None) -> dict:
+    """Module options for one endpoint: ``options`` updated by ``overrides[host]`` then ``overrides[key]``."""
+    merged = {}
+    for source in (options or {}, (overrides or {}).get(host) or {}, (overrides or {}).get(key) or {}):
+        if not isinstance(source, Mapping):
+            raise VerifyError(f"endpoint options for {key} must be a dictionary, got {type(source).__name__}")
+        for name, value in source.items():
+            if name not in PROBE_OPTIONS:
+                raise VerifyError(f"unknown probe option '{name}' for {key}; use one of: {', '.join(PROBE_OPTIONS)}")
+            merged[name] = value
+    return {name: merged[name] for name in PROBE_OPTIONS if merged.get(name) is not None}
+
+
+def cache_key(probe: Mapping, secret: str | None) -> str:
+    """sha256 over what decides the outcome of a probe; passwords enter only as an HMAC under ``secret``."""
+    creds = []
+    for cred in probe["accounts"]:
+        if secret is None:
+            raise VerifyError("a cache secret is needed to cache credential checks")
+        digest = hmac.new(secret.encode(), cred["password"].encode(), hashlib.sha256).hexdigest()
+        creds.append([cred["username"], digest])
+    material = {
+        "key": probe["key"],
+        "auth_mechanism": probe["auth_mechanism"],
+        "options": probe["options"],
+        "credentials": creds,
+        "format": CACHE_FORMAT,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def plan(
+    fleet: Mapping,
+    credentials: bool = False,
+    options: Mapping | None = None,
+    endpoint_options: Mapping | None = None,
+    cache: Mapping | None = None,
+    ttl: int = 0,
+    now: float = 0.0,
+    secret: str | None = None,
+) -> list[dict]:
+    """The module calls to make: one per endpoint (one more per extra auth mechanism its accounts use).
+
+    Items: ``key protocol host port security auth_mechanism options accounts refs cache_key cached``;
+    ``accounts`` is the module's ``accounts`` option (username/password: keep the task no_log), ``refs``
+    the account references per credential, ``cached`` a fresh cache entry or None.
+    """
+    result = []
+    for ep in endpoints(fleet, credentials=credentials):
+        opts = probe_options(ep["key"], ep["host"], options, endpoint_options)
+        groups: dict[str, list] = {}
+        for cred in ep["credentials"]:
+            groups.setdefault(cred["auth_mechanism"], []).append(cred)
+        batches: list[tuple] = []
+        for mechanism in sorted(groups):
+            # the modules refuse a username twice in one call (two passwords for one mailbox): split
+            chunks: list[list] = []
+            for cred in groups[mechanism]:
+                for chunk in chunks:
+                    if all(c["username"] != cred["username"] for c in chunk):
+                        chunk.append(cred)
+                        break
+                else:
+                    chunks.append([cred])
+            batches.extend((mechanism, index, chunk) for index, chunk in enumerate(chunks))
+        for mechanism, batch, creds in batches or [(None, 0, [])]:
+            probe = {
+                "key": ep["key"],
+                "protocol": ep["protocol"],
+                "host": ep["host"],
+                "port": ep["port"],
+                "security": ep["security"],
+                "auth_mechanism": mechanism,
+                "batch": batch,
+                "options": opts,
+                "accounts": [{"username": c["username"], "password": c["password"]} for c in creds],
+                "refs": [c["refs"] for c in creds],
+                "users": ep["accounts"],
+            }
+            probe["cache_key"] = cache_key(probe, secret) if ttl > 0 else None
+            entry = (cache or {}).get("entries", {}).get(probe["cache_key"]) if ttl > 0 else None
+            fresh = isinstance(entry, Mapping) and 0 <= now - float(entry.get("checked_at", 0)) < ttl
+            probe["cached"] = dict(entry) if fresh else None
+            result.append(probe)
+    return result
+
+
+def _sanitize(result: Mapping, n_accounts: int) -> dict:
+    """The part of a module result kept in facts, reports and cache: verdicts, findings, TLS facts."""
+    # failed_when: false in the role resets "failed": a result without a verdict is a module failure
+    if result.get("failed") or result.get("verdict") not in VERDICTS:
+        msg = str(result.get("msg") or "the module failed without a message")
+        finding = {
+            "code": "module_failed",
+            "severity": "error",
+            "stage": "module",
+            "message": msg,
+            "fix": "read the message; check mailops_verify_options and that the probe host can run the module",
+        }
+        return {
+            "verdict": "error",
+            "findings": [finding],
+            "tls": None,
+            "certificate": None,
+            "accounts": [{"verdict": "error", "findings": [], "checked": False} for dummy in range(n_accounts)],
+        }
+    findings = _findings(result.get("findings"))
+    verdict = result.get("verdict")
+    if n_accounts:
+        # the module's own summary of failed logins: attributed to the accounts, not to the endpoint
+        findings = [f for f in findings if f["code"] != "account_failures"]
+        verdict = None
+    if verdict not in VERDICTS:
+        verdict = worst(f["severity"] for f in findings if f["severity"] != "info")
+    accounts = []
+    raw_accounts = result.get("accounts") if isinstance(result.get("accounts"), Sequence) else []
+    for index in range(n_accounts):
+        entry = raw_accounts[index] if index < len(raw_accounts) and isinstance(raw_accounts[index], Mapping) else None
+        if entry is None:
+            finding = {
+                "code": "login_not_reported",
+                "severity": "error",
+                "stage": "auth",
+                "message": "the module reported no login result for this account",
+                "fix": "update the validation modules (mailops.clients imap/pop3/smtp_server_info)",
+            }
+            accounts.append({"verdict": "error", "findings": [finding], "checked": False})
+            continue
+        acc_findings = _findings(entry.get("findings"))
+        login = entry.get("login") if isinstance(entry.get("login"), Mapping) else {}
+        checked = login.get("attempted", True) is not False
+        acc_verdict = entry.get("verdict")
+        if acc_verdict not in VERDICTS:
+            acc_verdict = "ok" if login.get("succeeded") is True else "error"
+            acc_verdict = worst([acc_verdict, *(f["severity"] for f in acc_findings if f["severity"] != "info")])
+        if not checked:
+            accounts.append({"verdict": acc_verdict, "findings": acc_findings, "checked": False})
+            continue
+        accounts.append({"verdict": acc_verdict, "findings": acc_findings, "checked": True})
+    keep = {}
+    for name in ("tls", "certificate"):
+        keep[name] = result.get(name) if isinstance(result.get(name), Mapping) else None
+    return {"verdict": verdict, "findings": findings, **keep, "accounts": accounts}
+
+
+def merge(
+    fleet: Mapping,
+    probes: Sequence[Mapping],
+    results: Sequence[Mapping],
+    now: float = 0.0,
+    cache: Mapping | None = None,
+    ttl: int = 0,
+) -> dict:
+    """Combine the plan, the module results (registered loop results, any order) and cache hits.
+
+    Returns ``{"verified": {"endpoints": {...}, "accounts": {host: {id: ...}}}, "cache": new cache,
+    "summary": {...}}``. ``results`` items need ``item.cache_key``/``item.key`` + ``item.auth_mechanism``
+    to be matched to their probe (what a registered loop gives).
+    """
+    by_probe = {}
+    for res in results or []:
+        if not isinstance(res, Mapping) or res.get("skipped"):
+            continue
+        item = res.get("item") or {}
+        by_probe[(item.get("key"), item.get("auth_mechanism"), item.get("batch", 0))] = res
+    endpoints_out: dict[str, dict] = {}
+    credential_results: dict[tuple, dict] = {}
+    new_entries = {}
+    if ttl > 0 and isinstance(cache, Mapping):
+        for ckey, entry in (cache.get("entries") or {}).items():
+            if isinstance(entry, Mapping) and 0 <= now - float(entry.get("checked_at", 0)) < ttl:
+                new_entries[ckey] = dict(entry)
+    probed = cached = 0
+    for probe in probes:
+        if probe.get("cached"):
+            sanitized = probe["cached"]["result"]
+            checked_at = float(probe["cached"]["checked_at"])
+            from_cache = True
+            cached += 1
+        else:
+            raw = by_probe.get((probe["key"], probe["auth_mechanism"], probe.get("batch", 0)))
+            if raw is None:
+                raw = {"failed": True, "msg": f"no probe result for {probe['key']} (the probe task did not run)"}
+            sanitized = _sanitize(raw, len(probe["accounts"]))
+            checked_at = now
+            from_cache = False
+            probed += 1
+            if probe.get("cache_key") and ttl > 0:
+                new_entries[probe["cache_key"]] = {"endpoint": probe["key"], "checked_at": now, "result": sanitized}
+        ep = endpoints_out.get(probe["key"])
+        if ep is None:
+            ep = endpoints_out[probe["key"]] = {
+                "key": probe["key"],
+                "protocol": probe["protocol"],
+                "host": probe["host"],
+                "port": probe["port"],
+                "security": probe["security"],
+                "verdict": "ok",
+                "findings": [],
+                "tls": sanitized.get("tls"),
+                "certificate": sanitized.get("certificate"),
+                "cached": from_cache,
+                "checked_at": checked_at,
+                "accounts": len(probe["users"]),
+                "credentials_checked": 0,
+            }
+        for finding in sanitized["findings"]:
+            if finding not in ep["findings"]:
+                ep["findings"].append(finding)
+        ep["verdict"] = worst([ep["verdict"], sanitized["verdict"]])
+        ep["cached"] = ep["cached"] and from_cache
+        ep["credentials_checked"] += sum(1 for acc in sanitized["accounts"] if acc.get("checked", True))
+        for refs, acc in zip(probe["refs"], sanitized["accounts"]):
+            for ref in refs:
+                credential_results[(ref["host"], ref["id"], ref["direction"])] = {"endpoint": probe["key"], **acc}
+
+    accounts_out: dict[str, dict] = {}
+    for host in sorted(fleet):
+        per_host = accounts_out[host] = {}
+        for account in fleet[host]:
+            entry = {"email": account["email"], "verdict": "ok", "findings": [], "credentials": {}}
+            for direction in ("incoming", "outgoing"):
+                key = endpoint_key(account[direction])
+                entry[direction] = key
+                ep = endpoints_out[key]
+                cred = credential_results.get((host, account["id"], direction))
+                if cred is None or not cred.get("checked", True):
+                    entry["credentials"][direction] = "not_checked"
+                else:
+                    entry["credentials"][direction] = "ok" if cred["verdict"] != "error" else "failed"
+                entry["verdict"] = worst([entry["verdict"], ep["verdict"], cred["verdict"] if cred else "ok"])
+                for finding in ep["findings"] + (cred["findings"] if cred else []):
+                    tagged = {"endpoint": key, **finding}
+                    if tagged not in entry["findings"]:
+                        entry["findings"].append(tagged)
+            per_host[account["id"]] = entry
+    counts = {v: sum(1 for e in endpoints_out.values() if e["verdict"] == v) for v in VERDICTS}
+    acc_counts = {v: sum(1 for h in accounts_out.values() for a in h.values() if a["verdict"] == v) for v in VERDICTS}
+    summary = {
+        "verdict": worst(e["verdict"] for e in endpoints_out.values()) if endpoints_out else "ok",
+        "endpoints": len(endpoints_out),
+        "endpoints_by_verdict": counts,
+        "accounts": sum(acc_counts.values()),
+        "accounts_by_verdict": acc_counts,
+        "probed": probed,
+        "cached": cached,
+    }
+    summary["verdict"] = worst([summary["verdict"]] + [a["verdict"] for h in accounts_out.values() for a in h.values()])
+    return {
+        "verified": {"endpoints": dict(sorted(endpoints_out.items())), "accounts": accounts_out},
+        "cache": {"format": CACHE_FORMAT, "entries": dict(sorted(new_entries.items()))},
+        "summary": summary,
+    }
+
+
+def verdict_lines(verified: Mapping) -> list[str]:
+    """One line per endpoint: ``imap://h:993/tls: ok (3 accounts, 2 credentials checked)``."""
+    lines = []
+    for key, ep in sorted((verified.get("endpoints") or {}).items()):
+        codes = ", ".join(sorted({f["code"] or "?" for f in ep["findings"] if f["severity"] != "info"}))
+        extra = f"{ep['accounts']} account{'s' if ep['accounts'] != 1 else ''}"
+        if ep.get("credentials_checked"):
+            extra += f", {ep['credentials_checked']} credentials checked"
+        if ep.get("cached"):
+            extra += ", cached"
+        lines.append(f"{key}: {ep['verdict']}" + (f" [{codes}]" if codes else "") + f" ({extra})")
+    return lines
+
+
+def host_view(verified: Mapping, host: str) -> dict:
+    """What one host gets as ``mailops_verified``: every endpoint, and its own accounts."""
+    return {"endpoints": verified.get("endpoints") or {}, "accounts": (verified.get("accounts") or {}).get(host) or {}}
+
+
+def _describe(finding: Mapping) -> str:
+    text = f"[{finding.get('severity')}] {finding.get('code')}"
+    if finding.get("stage"):
+        text += f" ({finding['stage']})"
+    text += f": {finding.get('message')}"
+    if finding.get("fix"):
+        text += f" Fix: {finding['fix']}"
+    return text
+
+
+def gate(
+    accounts: Sequence[Mapping],
+    verified: Mapping | None,
+    allow_unverified: bool = False,
+    client: str | None = None,
+    host: str | None = None,
+    fail_on: str = "error",
+) -> dict:
+    """Decide which normalized accounts may be rendered.
+
+    An account passes when both its current endpoints (by ``endpoint_key``, so a changed setting never
+    matches an old result) verified without an error (with ``fail_on="warning"``: without an error or a
+    warning), and its credentials, where they were checked, were accepted. Returns ``allowed`` (the
+    accounts to render), ``unverified`` (ids of the others), ``refusals`` (message lines: each failing
+    endpoint with its findings and the accounts it blocks, each rejected credential), ``warnings`` and
+    ``message`` (head line + refusal lines, empty when every account verified). With ``allow_unverified``
+    every account is allowed, ``refusals`` is empty and the message becomes the only warning.
+    """
+    if fail_on not in ("error", "warning"):
+        raise VerifyError(f"fail_on must be error or warning, got {fail_on!r}")
+    levels = ("error",) if fail_on == "error" else ("error", "warning")
+    verified = verified if isinstance(verified, Mapping) else {}
+    ep_results = verified.get("endpoints") or {}
+    acc_results = verified.get("accounts") or {}
+    failing_eps: dict[str, list[str]] = {}
+    cred_lines: list[str] = []
+    allowed, unverified = [], []
+    for account in accounts:
+        ok = True
+        for direction in ("incoming", "outgoing"):
+            key = endpoint_key(account[direction])
+            ep = ep_results.get(key)
+            if ep is None or ep.get("verdict") in levels:
+                failing_eps.setdefault(key, []).append(account["id"])
+                ok = False
+                continue
+            acc = acc_results.get(account["id"]) or {}
+            if acc.get(direction) == key and (acc.get("credentials") or {}).get(direction) == "failed":
+                ok = False
+                bad = [
+                    f
+                    for f in acc.get("findings") or []
+                    if f.get("endpoint") == key and f.get("severity") == "error" and _plain(f) not in ep["findings"]
+                ]
+                detail = "; ".join(_describe(f) for f in bad) or "login failed"
+                user = account[direction]["username"]
+                cred_lines.append(
+                    f"- credentials of {account['id']} ({direction}, user {user}) rejected by {key}: {detail}"
+                )
+        if ok:
+            allowed.append(account)
+        elif account["id"] not in unverified:
+            unverified.append(account["id"])
+    lines = []
+    for key in sorted(failing_eps):
+        ep = ep_results.get(key)
+        users = ", ".join(dict.fromkeys(failing_eps[key]))
+        if ep is None:
+            lines.append(
+                f"- endpoint {key} was not verified (used by {users}): run the mailops.clients.verify role "
+                "for this host earlier in the play"
+            )
+            continue
+        lines.append(f"- endpoint {key} verdict {ep.get('verdict')} (used by {users}):")
+        for finding in ep.get("findings") or []:
+            if finding.get("severity") in levels:
+                lines.append(f"    {_describe(finding)}")
+    lines.extend(cred_lines)
+    message = ""
+    if unverified:
+        who = f"{client}: " if client else ""
+        where = f" on {host}" if host else ""
+        ids = ", ".join(unverified)
+        count = f"{len(unverified)} account{'s' if len(unverified) != 1 else ''}"
+        if allow_unverified:
+            head = (
+                f"{who}rendering {count}{where} whose settings did not verify ({ids}), "
+                "because mailops_allow_unverified is true:"
+            )
+        else:
+            head = (
+                f"{who}refusing to render {count}{where} whose settings did not verify ({ids}); fix the "
+                "findings below or set mailops_allow_unverified: true to render anyway:"
+            )
+        message = "\n".join([head, *lines])
+    if allow_unverified:
+        return {
+            "allowed": list(accounts),
+            "unverified": unverified,
+            "refusals": [],
+            "warnings": [message] if message else [],
+            "message": message,
+        }
+    return {"allowed": allowed, "unverified": unverified, "refusals": lines, "warnings": [], "message": message}
+
+
+def _plain(finding: Mapping) -> dict:
+    return {key: finding.get(key) for key in FINDING_KEYS}

@@ -1,0 +1,119 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""CI reports of the verify role: a JSON document and JUnit XML, both deterministic.
+
+Deterministic means: same verdicts and findings → byte-identical files, so a second run reports
+``changed: false``. Timings, check times and the cache state are facts only, never in the reports.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+
+REPORT_FORMAT = "mailops.clients.verify/1"
+
+
+def report(merged: Mapping) -> dict:
+    """The JSON report: summary, endpoints (sorted by key) and accounts (sorted by host, id)."""
+    verified = merged["verified"]
+    summary = {k: v for k, v in merged["summary"].items() if k not in ("probed", "cached")}
+    eps = []
+    for key, ep in sorted(verified["endpoints"].items()):
+        eps.append(
+            {
+                "key": key,
+                "protocol": ep["protocol"],
+                "host": ep["host"],
+                "port": ep["port"],
+                "security": ep["security"],
+                "verdict": ep["verdict"],
+                "accounts": ep["accounts"],
+                "credentials_checked": ep["credentials_checked"],
+                "findings": ep["findings"],
+            }
+        )
+    accounts = []
+    for host in sorted(verified["accounts"]):
+        for account_id, acc in sorted(verified["accounts"][host].items()):
+            accounts.append(
+                {
+                    "host": host,
+                    "id": account_id,
+                    "email": acc["email"],
+                    "verdict": acc["verdict"],
+                    "incoming": acc["incoming"],
+                    "outgoing": acc["outgoing"],
+                    "credentials": acc["credentials"],
+                    "findings": acc["findings"],
+                }
+            )
+    return {"format": REPORT_FORMAT, "summary": summary, "endpoints": eps, "accounts": accounts}
+
+
+def report_json(merged: Mapping) -> str:
+    return json.dumps(report(merged), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _finding_text(finding: Mapping) -> str:
+    parts = [f"[{finding.get('severity')}] {finding.get('code')}"]
+    if finding.get("endpoint"):
+        parts.append(f"at {finding['endpoint']}")
+    if finding.get("stage"):
+        parts.append(f"(stage {finding['stage']})")
+    text = " ".join(parts) + f": {finding.get('message')}"
+    if finding.get("fix"):
+        text += f"\n    fix: {finding['fix']}"
+    return text
+
+
+def _case(suite: ET.Element, classname: str, name: str, verdict: str, findings) -> tuple[int, int]:
+    case = ET.SubElement(suite, "testcase", {"classname": classname, "name": name})
+    errors = [f for f in findings if f.get("severity") == "error"]
+    others = [f for f in findings if f.get("severity") != "error"]
+    failed = verdict == "error"
+    if failed:
+        codes = ", ".join(dict.fromkeys(str(f.get("code")) for f in errors)) or "verification failed"
+        failure = ET.SubElement(case, "failure", {"message": codes, "type": "mailops.verify"})
+        failure.text = "\n".join(_finding_text(f) for f in errors) or "verdict error without findings"
+    if others:
+        out = ET.SubElement(case, "system-out")
+        out.text = "\n".join(_finding_text(f) for f in others)
+    return 1, int(failed)
+
+
+def report_junit(merged: Mapping) -> str:
+    """JUnit XML: suite ``endpoints`` (one testcase per endpoint key) and suite ``accounts`` (one per
+    host/account); an error verdict is a ``<failure>`` whose text lists the error findings, warnings and
+    info go to ``<system-out>``."""
+    data = report(merged)
+    root = ET.Element("testsuites", {"name": "mailops.clients.verify"})
+    totals = [0, 0]
+    suite = ET.SubElement(root, "testsuite", {"name": "endpoints"})
+    counts = [0, 0]
+    for ep in data["endpoints"]:
+        tests, failures = _case(suite, f"mailops.verify.{ep['protocol']}", ep["key"], ep["verdict"], ep["findings"])
+        counts[0] += tests
+        counts[1] += failures
+    suite.set("tests", str(counts[0]))
+    suite.set("failures", str(counts[1]))
+    suite.set("errors", "0")
+    totals = [counts[0], counts[1]]
+    suite = ET.SubElement(root, "testsuite", {"name": "accounts"})
+    counts = [0, 0]
+    for acc in data["accounts"]:
+        tests, failures = _case(
+            suite, f"mailops.verify.account.{acc['host']}", acc["id"], acc["verdict"], acc["findings"]
+        )
+        counts[0] += tests
+        counts[1] += failures
+    suite.set("tests", str(counts[0]))
+    suite.set("failures", str(counts[1]))
+    suite.set("errors", "0")
+    root.set("tests", str(totals[0] + counts[0]))
+    root.set("failures", str(totals[1] + counts[1]))
+    root.set("errors", "0")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

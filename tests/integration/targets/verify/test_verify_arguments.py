@@ -1,0 +1,124 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Bad inventory input to mailops.clients.verify: each case fails before any probe, with its message.
+
+Types, choices and required keys are caught by meta/argument_specs.yml; the semantic checks (known server,
+port range, insecure combinations, email syntax, duplicates) by the inventory filter. No mail lab needed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+PLAY = """
+- name: Verify
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: mailops.clients.verify
+"""
+
+SERVERS = {
+    "example": {
+        "incoming": {"protocol": "imap", "host": "mail.example.test"},
+        "outgoing": {"host": "mail.example.test"},
+    },
+    "plain": {
+        "incoming": {"protocol": "imap", "host": "mail.example.test", "security": "none"},
+        "outgoing": {"host": "mail.example.test", "port": 25, "security": "none", "auth": "none"},
+    },
+}
+INLINE = {"outgoing": {"host": "mail.example.test"}}
+WHERE = "host localhost, account a@example.test (mailops_accounts[0]), field"
+
+
+@pytest.mark.parametrize(
+    ("accounts", "message"),
+    [
+        pytest.param(
+            [{"email": "a@example.test", "server": "exmaple"}],
+            f"{WHERE} server: unknown server 'exmaple'; known servers: example, plain. Fix: set server to one of "
+            "the known names or define it in mailops_servers.",
+            id="unknown-server",
+        ),
+        pytest.param(
+            [
+                {
+                    "email": "a@example.test",
+                    "incoming": {"protocol": "imap", "host": "h.example.test", "port": 99999},
+                    **INLINE,
+                }
+            ],
+            f"{WHERE} incoming.port: port 99999 is out of range 1-65535. Fix: set incoming.port to an integer from 1 "
+            "to 65535.",
+            id="port-out-of-range",
+        ),
+        pytest.param(
+            [{"email": "a@example.test", "server": "plain"}],
+            f"{WHERE} mailops_servers.plain.incoming.security: security none with auth password sends the "
+            "credentials unencrypted to mail.example.test:143. Fix: use security tls or starttls, or set "
+            "allow_insecure: true on the server (or the account, for inline settings) if you accept that risk.",
+            id="insecure",
+        ),
+        pytest.param(
+            [{"email": "alice.example.test", "server": "example"}],
+            "host localhost, account alice.example.test (mailops_accounts[0]), field email: invalid email address "
+            "'alice.example.test'. Fix: write a full address like alice@example.com (no spaces, no display name).",
+            id="invalid-email",
+        ),
+        pytest.param(
+            [{"email": "a@example.test", "server": "example"}, {"email": "a@example.test", "server": "example"}],
+            "host localhost, account a@example.test (mailops_accounts[1]), field email: duplicate account: same "
+            "email and incoming server as mailops_accounts[0]. Fix: remove one of mailops_accounts[0] and "
+            "mailops_accounts[1].",
+            id="duplicate",
+        ),
+        pytest.param(
+            [
+                {"email": "a@example.test", "server": "example"},
+                {
+                    "email": "a@example.test",
+                    "incoming": {"protocol": "imap", "host": "mail.example.test", "security": "starttls"},
+                    **INLINE,
+                },
+            ],
+            "host localhost, account a@example.test (mailops_accounts[1]), field incoming.port: IMAP login "
+            "a@example.test on mail.example.test is already defined by mailops_accounts[0] with port 993/tls (this "
+            "one: 143/starttls); Thunderbird identifies IMAP servers by user and host and cannot hold both. Fix: "
+            "keep one of the two accounts, or give them different usernames or host names.",
+            id="thunderbird-same-user-host",
+        ),
+        pytest.param(
+            [{"email": "a@example.test", "incoming": {"protocol": "imap", "host": "h", "security": "ssl"}, **INLINE}],
+            "value of security must be one of: tls, starttls, none, got: ssl found in mailops_accounts -> incoming",
+            id="argspec-choice",
+        ),
+        pytest.param(
+            [{"email": "a@example.test", "incoming": {"protocol": "imap", "host": "h", "port": "imaps"}, **INLINE}],
+            "argument 'port' is of type str found in 'mailops_accounts -> incoming'. and we were unable to convert "
+            "to int",
+            id="argspec-type",
+        ),
+        pytest.param(
+            [{"server": "example"}],
+            "missing required arguments: email found in mailops_accounts",
+            id="argspec-required",
+        ),
+        pytest.param(
+            [{"email": "a@example.test", "server": "example", "displayname": "A"}],
+            "mailops_accounts.displayname. Supported parameters include:",
+            id="argspec-unknown-key",
+        ),
+    ],
+)
+def test_bad_input_is_refused_with_its_message(ansible_playbook, accounts, message):
+    result = ansible_playbook(
+        PLAY, extra_vars={"mailops_servers": SERVERS, "mailops_accounts": accounts, "mailops_verify_report_dir": ""}
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert message in output, output
+    assert "Probe IMAP endpoints" not in result.stdout

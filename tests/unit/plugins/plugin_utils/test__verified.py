@@ -1,0 +1,470 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Probe plan, result merge, cache entries, reports and the render gate (pure functions)."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import normalize_fleet
+from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
+    VerifyError,
+    gate,
+    host_view,
+    merge,
+    plan,
+    verdict_lines,
+    worst,
+)
+from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import report_json, report_junit
+
+SERVERS = {
+    "good": {"incoming": {"protocol": "imap", "host": "mail.example.test"}, "outgoing": {"host": "mail.example.test"}},
+    "broken": {
+        "incoming": {"protocol": "pop3", "host": "pop.example.test", "port": 1995},
+        "outgoing": {"host": "mail.example.test"},
+    },
+    "cram": {
+        "incoming": {"protocol": "imap", "host": "mail.example.test", "auth": "password-encrypted"},
+        "outgoing": {"host": "mail.example.test"},
+    },
+}
+IMAP = "imap://mail.example.test:993/tls"
+POP3 = "pop3://pop.example.test:1995/tls"
+SMTP = "smtp://mail.example.test:465/tls"
+REFUSED = {
+    "code": "connection_refused",
+    "severity": "error",
+    "stage": "connect",
+    "message": "pop.example.test:1995 refused the connection",
+    "fix": "check the port and the firewall",
+}
+AUTH_FAILED = {
+    "code": "auth_failed",
+    "severity": "error",
+    "stage": "auth",
+    "message": "the server rejected the credentials of bob@example.test",
+    "fix": "check username and password",
+}
+EXPIRING = {
+    "code": "cert_expiring",
+    "severity": "warning",
+    "stage": "tls",
+    "message": "the certificate expires in 10 days",
+    "fix": "renew it",
+}
+
+
+def _fleet(**hosts):
+    return normalize_fleet({h: (accounts, SERVERS) for h, accounts in hosts.items()})
+
+
+FLEET = _fleet(
+    c1=[{"email": "alice@example.test", "server": "good", "password": "alice-pw"}],
+    c2=[
+        {"email": "bob@example.test", "server": "good", "password": "wrong-pw"},
+        {"email": "carol@example.test", "server": "broken", "password": "carol-pw"},
+    ],
+    c3=[{"email": "alice@example.test", "server": "good", "password": "alice-pw"}],
+)
+
+
+def _result(probe, verdict="ok", findings=(), accounts=None):
+    res = {"item": probe, "changed": False, "verdict": verdict, "findings": list(findings)}
+    if accounts is not None:
+        res["accounts"] = accounts
+    return res
+
+
+def _results(probes):
+    """Results shaped like the issue 3 modules: per-account entries in order, an account_failures summary."""
+    out = []
+    for probe in probes:
+        if probe["key"] == POP3:
+            not_checked = {
+                "code": "account_not_checked",
+                "severity": "error",
+                "stage": "auth",
+                "message": "not checked: connection_refused",
+                "fix": "fix the endpoint first",
+            }
+            accounts = [
+                {
+                    "username": a["username"],
+                    "verdict": "error",
+                    "findings": [not_checked],
+                    "login": {"attempted": False, "succeeded": False},
+                }
+                for a in probe["accounts"]
+            ]
+            out.append(_result(probe, "error", [REFUSED], accounts))
+            continue
+        accounts = []
+        for a in probe["accounts"]:
+            bad = a["password"] == "wrong-pw"
+            accounts.append(
+                {
+                    "username": a["username"],
+                    "verdict": "error" if bad else "ok",
+                    "findings": [AUTH_FAILED] if bad else [],
+                    "login": {"attempted": True, "succeeded": not bad},
+                }
+            )
+        findings = [EXPIRING] if probe["key"] == IMAP else []
+        if any(a["verdict"] == "error" for a in accounts):
+            findings.append(
+                {
+                    "code": "account_failures",
+                    "severity": "error",
+                    "stage": "auth",
+                    "message": "1 of 2 accounts failed: bob@example.test",
+                    "fix": "see accounts",
+                }
+            )
+        severities = {f["severity"] for f in findings}
+        verdict = "error" if "error" in severities else "warning" if "warning" in severities else "ok"
+        out.append(_result(probe, verdict, findings, accounts))
+    return out
+
+
+def test_plan_one_probe_per_endpoint_with_batched_deduplicated_credentials():
+    probes = plan(
+        FLEET,
+        credentials=True,
+        options={"timeout": 5, "ca_path": "/ca.pem"},
+        endpoint_options={"pop.example.test": {"timeout": 2}, POP3: {"server_name": "pop"}},
+    )
+    assert [(p["key"], p["auth_mechanism"]) for p in probes] == [(IMAP, "auto"), (POP3, "auto"), (SMTP, "auto")]
+    imap = probes[0]
+    assert imap["accounts"] == [
+        {"username": "alice@example.test", "password": "alice-pw"},
+        {"username": "bob@example.test", "password": "wrong-pw"},
+    ]
+    assert [len(r) for r in imap["refs"]] == [2, 1]
+    assert imap["options"] == {"ca_path": "/ca.pem", "timeout": 5}
+    assert probes[1]["options"] == {"ca_path": "/ca.pem", "server_name": "pop", "timeout": 2}
+    assert (imap["cache_key"], imap["cached"]) == (None, None)
+
+
+def test_plan_without_credentials_carries_no_password():
+    probes = plan(FLEET)
+    assert [p["accounts"] for p in probes] == [[], [], []]
+    assert "pw" not in json.dumps(probes)
+
+
+def test_plan_splits_by_auth_mechanism():
+    fleet = _fleet(
+        c1=[
+            {"email": "a@example.test", "server": "good", "password": "p1"},
+            {"email": "b@example.test", "server": "cram", "password": "p2"},
+        ]
+    )
+    probes = plan(fleet, credentials=True)
+    assert [(p["key"], p["auth_mechanism"], [a["username"] for a in p["accounts"]]) for p in probes] == [
+        (IMAP, "CRAM-MD5", ["b@example.test"]),
+        (IMAP, "auto", ["a@example.test"]),
+        (SMTP, "auto", ["a@example.test", "b@example.test"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "endpoint_options", "message"),
+    [
+        (
+            {"password": "x"},
+            {},
+            "unknown probe option 'password' for imap://mail.example.test:993/tls; use one of: "
+            "validate_certs, ca_path, server_name, timeout, tls_min_version, cert_expiry_warn_days, helo_name",
+        ),
+        ({}, {IMAP: "strict"}, "endpoint options for imap://mail.example.test:993/tls must be a dictionary, got str"),
+    ],
+)
+def test_plan_option_errors(options, endpoint_options, message):
+    with pytest.raises(VerifyError, match=f"^{re.escape(message)}$"):
+        plan(FLEET, options=options, endpoint_options=endpoint_options)
+
+
+def test_cache_keys_hide_passwords_and_follow_them():
+    a = plan(FLEET, credentials=True, ttl=60, now=1000, secret="k1")
+    b = plan(FLEET, credentials=True, ttl=60, now=1000, secret="k1")
+    assert [p["cache_key"] for p in a] == [p["cache_key"] for p in b]
+    assert all(re.fullmatch(r"[0-9a-f]{64}", p["cache_key"]) for p in a)
+    changed = _fleet(
+        c1=[{"email": "alice@example.test", "server": "good", "password": "new-pw"}],
+        c2=FLEET["c2"]
+        and [
+            {"email": "bob@example.test", "server": "good", "password": "wrong-pw"},
+            {"email": "carol@example.test", "server": "broken", "password": "carol-pw"},
+        ],
+        c3=[{"email": "alice@example.test", "server": "good", "password": "new-pw"}],
+    )
+    c = plan(changed, credentials=True, ttl=60, now=1000, secret="k1")
+    assert [p["cache_key"] for p in c] != [p["cache_key"] for p in a]
+    assert plan(FLEET, options={"timeout": 3}, ttl=60)[0]["cache_key"] != plan(FLEET, ttl=60)[0]["cache_key"]
+    with pytest.raises(VerifyError, match="^a cache secret is needed to cache credential checks$"):
+        plan(FLEET, credentials=True, ttl=60)
+
+
+def test_merge_verdicts_findings_and_credentials():
+    probes = plan(FLEET, credentials=True)
+    merged = merge(FLEET, probes, _results(probes), now=1000.0)
+    eps = merged["verified"]["endpoints"]
+    assert {k: (e["verdict"], [f["code"] for f in e["findings"]]) for k, e in eps.items()} == {
+        IMAP: ("warning", ["cert_expiring"]),
+        POP3: ("error", ["connection_refused"]),
+        SMTP: ("ok", []),
+    }
+    assert (eps[IMAP]["accounts"], eps[IMAP]["credentials_checked"], eps[POP3]["credentials_checked"]) == (3, 2, 0)
+    accounts = merged["verified"]["accounts"]
+    assert accounts["c1"]["alice@example.test"] == {
+        "email": "alice@example.test",
+        "verdict": "warning",
+        "incoming": IMAP,
+        "outgoing": SMTP,
+        "credentials": {"incoming": "ok", "outgoing": "ok"},
+        "findings": [{"endpoint": IMAP, **EXPIRING}],
+    }
+    bob = accounts["c2"]["bob@example.test"]
+    assert (bob["verdict"], bob["credentials"]) == ("error", {"incoming": "failed", "outgoing": "failed"})
+    carol = accounts["c2"]["carol@example.test"]
+    assert (carol["verdict"], carol["credentials"]) == ("error", {"incoming": "not_checked", "outgoing": "ok"})
+    assert merged["summary"] == {
+        "verdict": "error",
+        "endpoints": 3,
+        "endpoints_by_verdict": {"ok": 1, "warning": 1, "error": 1},
+        "accounts": 4,
+        "accounts_by_verdict": {"ok": 0, "warning": 2, "error": 2},
+        "probed": 3,
+        "cached": 0,
+    }
+    assert "pw" not in json.dumps(merged)
+
+
+def test_plan_never_lists_a_username_twice_in_one_call():
+    fleet = _fleet(
+        c1=[{"email": "bob@example.test", "server": "good", "password": "right"}],
+        c2=[
+            {"email": "bob@example.test", "server": "good", "password": "stale"},
+            {"email": "alice@example.test", "server": "good", "password": "pa"},
+        ],
+    )
+    probes = plan(fleet, credentials=True)
+    assert [(p["key"], p["batch"], [a["password"] for a in p["accounts"]]) for p in probes] == [
+        (IMAP, 0, ["right", "pa"]),
+        (IMAP, 1, ["stale"]),
+        (SMTP, 0, ["right", "pa"]),
+        (SMTP, 1, ["stale"]),
+    ]
+    results = [
+        _result(
+            p,
+            accounts=[
+                {
+                    "username": a["username"],
+                    "verdict": "ok" if a["password"] != "stale" else "error",
+                    "findings": [],
+                    "login": {"attempted": True, "succeeded": a["password"] != "stale"},
+                }
+                for a in p["accounts"]
+            ],
+        )
+        for p in probes
+    ]
+    merged = merge(fleet, probes, results)
+    accounts = merged["verified"]["accounts"]
+    assert (accounts["c1"]["bob@example.test"]["verdict"], accounts["c2"]["bob@example.test"]["verdict"]) == (
+        "ok",
+        "error",
+    )
+    assert merged["summary"]["probed"] == 4
+
+
+@pytest.mark.parametrize("failed", [True, False], ids=["failed", "failed_when-false"])
+def test_merge_module_failure_and_missing_result(failed):
+    probes = plan(FLEET)
+    # the role registers with failed_when: false, which turns "failed" into false; the missing verdict tells
+    results = [{"item": probes[0], "failed": failed, "msg": "ca_path /nope does not exist"}]
+    merged = merge(FLEET, probes, results)
+    eps = merged["verified"]["endpoints"]
+    assert eps[IMAP]["findings"] == [
+        {
+            "code": "module_failed",
+            "severity": "error",
+            "stage": "module",
+            "message": "ca_path /nope does not exist",
+            "fix": "read the message; check mailops_verify_options and that the probe host can run the module",
+        }
+    ]
+    assert (
+        eps[POP3]["findings"][0]["message"] == "no probe result for pop3://pop.example.test:1995/tls "
+        "(the probe task did not run)"
+    )
+
+
+def test_merge_cache_round_trip():
+    probes = plan(FLEET, credentials=True, ttl=60, now=1000, secret="k")
+    first = merge(FLEET, probes, _results(probes), now=1000.0, ttl=60)
+    assert len(first["cache"]["entries"]) == 3
+    assert "pw" not in json.dumps(first["cache"])
+    again = plan(FLEET, credentials=True, cache=first["cache"], ttl=60, now=1059, secret="k")
+    assert all(p["cached"] for p in again)
+    second = merge(FLEET, again, [], now=1059.0, cache=first["cache"], ttl=60)
+    assert second["summary"]["probed"] == 0 and second["summary"]["cached"] == 3
+    assert second["verified"]["accounts"] == first["verified"]["accounts"]
+    assert all(e["cached"] and e["checked_at"] == 1000.0 for e in second["verified"]["endpoints"].values())
+    assert report_json(second) == report_json(first)
+    expired = plan(FLEET, credentials=True, cache=first["cache"], ttl=60, now=1060, secret="k")
+    assert not any(p["cached"] for p in expired)
+    assert merge(FLEET, expired, _results(expired), now=1060.0, cache=first["cache"], ttl=60)["summary"]["probed"] == 3
+
+
+def test_verdict_lines():
+    probes = plan(FLEET, credentials=True)
+    merged = merge(FLEET, probes, _results(probes))
+    assert verdict_lines(merged["verified"]) == [
+        "imap://mail.example.test:993/tls: warning [cert_expiring] (3 accounts, 2 credentials checked)",
+        "pop3://pop.example.test:1995/tls: error [connection_refused] (1 account)",
+        "smtp://mail.example.test:465/tls: ok (4 accounts, 3 credentials checked)",
+    ]
+
+
+def test_reports_parse_and_are_deterministic():
+    probes = plan(FLEET, credentials=True)
+    merged = merge(FLEET, probes, _results(probes), now=1.0)
+    later = merge(FLEET, probes, _results(probes), now=99999.0)
+    assert report_json(merged) == report_json(later)
+    data = json.loads(report_json(merged))
+    assert [e["key"] for e in data["endpoints"]] == [IMAP, POP3, SMTP]
+    assert [(a["host"], a["id"], a["verdict"]) for a in data["accounts"]] == [
+        ("c1", "alice@example.test", "warning"),
+        ("c2", "bob@example.test", "error"),
+        ("c2", "carol@example.test", "error"),
+        ("c3", "alice@example.test", "warning"),
+    ]
+    root = ET.fromstring(report_junit(merged).encode())  # noqa: S314 (our own output)
+    assert (root.tag, root.get("tests"), root.get("failures")) == ("testsuites", "7", "3")
+    cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+    assert sorted(cases) == sorted(
+        [
+            ("mailops.verify.imap", IMAP),
+            ("mailops.verify.pop3", POP3),
+            ("mailops.verify.smtp", SMTP),
+            ("mailops.verify.account.c1", "alice@example.test"),
+            ("mailops.verify.account.c2", "bob@example.test"),
+            ("mailops.verify.account.c2", "carol@example.test"),
+            ("mailops.verify.account.c3", "alice@example.test"),
+        ]
+    )
+    failure = cases[("mailops.verify.pop3", POP3)].find("failure")
+    assert failure.get("message") == "connection_refused"
+    assert failure.text == (
+        "[error] connection_refused (stage connect): pop.example.test:1995 refused the connection"
+        "\n    fix: check the port and the firewall"
+    )
+    assert cases[("mailops.verify.imap", IMAP)].find("failure") is None
+    assert "cert_expiring" in cases[("mailops.verify.imap", IMAP)].find("system-out").text
+
+
+def _verified(host):
+    probes = plan(FLEET, credentials=True)
+    return host_view(merge(FLEET, probes, _results(probes))["verified"], host)
+
+
+def test_gate_passes_verified_accounts():
+    result = gate(FLEET["c1"], _verified("c1"), client="thunderbird", host="c1")
+    assert ([a["id"] for a in result["allowed"]], result["unverified"], result["message"]) == (
+        ["alice@example.test"],
+        [],
+        "",
+    )
+
+
+GATE_REFUSAL = (
+    "thunderbird: refusing to render 2 accounts on c2 whose settings did not verify (bob@example.test, "
+    "carol@example.test); fix the findings below or set mailops_allow_unverified: true to render anyway:\n"
+    "- endpoint pop3://pop.example.test:1995/tls verdict error (used by carol@example.test):\n"
+    "    [error] connection_refused (connect): pop.example.test:1995 refused the connection Fix: check the port and "
+    "the firewall\n"
+    "- credentials of bob@example.test (incoming, user bob@example.test) rejected by "
+    "imap://mail.example.test:993/tls: [error] auth_failed (auth): the server rejected the credentials of "
+    "bob@example.test Fix: check username and password\n"
+    "- credentials of bob@example.test (outgoing, user bob@example.test) rejected by "
+    "smtp://mail.example.test:465/tls: [error] auth_failed (auth): the server rejected the credentials of "
+    "bob@example.test Fix: check username and password"
+)
+
+
+def test_gate_refuses_with_every_failing_endpoint_and_finding():
+    result = gate(FLEET["c2"], _verified("c2"), client="thunderbird", host="c2")
+    assert (result["allowed"], result["unverified"], result["warnings"]) == (
+        [],
+        ["bob@example.test", "carol@example.test"],
+        [],
+    )
+    assert result["message"] == GATE_REFUSAL
+    assert result["refusals"] == GATE_REFUSAL.split("\n")[1:]
+
+
+def test_gate_override_renders_and_warns():
+    result = gate(FLEET["c2"], _verified("c2"), allow_unverified=True, client="thunderbird", host="c2")
+    assert [a["id"] for a in result["allowed"]] == ["bob@example.test", "carol@example.test"]
+    assert result["refusals"] == []
+    assert result["warnings"] == [result["message"]]
+    assert result["message"] == GATE_REFUSAL.replace(
+        "refusing to render 2 accounts on c2 whose settings did not verify (bob@example.test, carol@example.test); "
+        "fix the findings below or set mailops_allow_unverified: true to render anyway:",
+        "rendering 2 accounts on c2 whose settings did not verify (bob@example.test, carol@example.test), "
+        "because mailops_allow_unverified is true:",
+    )
+
+
+def test_gate_fail_on_warning():
+    result = gate(FLEET["c1"], _verified("c1"), fail_on="warning")
+    assert result["message"] == (
+        "refusing to render 1 account whose settings did not verify (alice@example.test); fix the findings below or "
+        "set mailops_allow_unverified: true to render anyway:\n"
+        "- endpoint imap://mail.example.test:993/tls verdict warning (used by alice@example.test):\n"
+        "    [warning] cert_expiring (tls): the certificate expires in 10 days Fix: renew it"
+    )
+    with pytest.raises(VerifyError, match="^fail_on must be error or warning, got 'never'$"):
+        gate(FLEET["c1"], _verified("c1"), fail_on="never")
+
+
+@pytest.mark.parametrize("verified", [None, {}, {"endpoints": {}, "accounts": {}}])
+def test_gate_without_verification(verified):
+    result = gate(FLEET["c1"], verified, client="outlook", host="c1")
+    assert result["message"] == (
+        "outlook: refusing to render 1 account on c1 whose settings did not verify (alice@example.test); fix the "
+        "findings below or set mailops_allow_unverified: true to render anyway:\n"
+        "- endpoint imap://mail.example.test:993/tls was not verified (used by alice@example.test): run the "
+        "mailops.clients.verify role for this host earlier in the play\n"
+        "- endpoint smtp://mail.example.test:465/tls was not verified (used by alice@example.test): run the "
+        "mailops.clients.verify role for this host earlier in the play"
+    )
+
+
+def test_gate_changed_settings_do_not_match_old_results():
+    moved = _fleet(
+        c1=[
+            {
+                "email": "alice@example.test",
+                "incoming": {"protocol": "imap", "host": "mail.example.test", "port": 10993},
+                "outgoing": {"host": "mail.example.test"},
+            }
+        ]
+    )
+    result = gate(moved["c1"], _verified("c1"))
+    assert result["unverified"] == ["alice@example.test"]
+    assert result["refusals"][0].startswith("- endpoint imap://mail.example.test:10993/tls was not verified")
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "expected"),
+    [([], "ok"), (["ok", "warning"], "warning"), (["warning", "error", "ok"], "error"), (["bogus"], "error")],
+)
+def test_worst(verdicts, expected):
+    assert worst(verdicts) == expected
