@@ -1,0 +1,248 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Action plugin of mailops.clients.apple_mail_profiles (documentation in plugins/modules/).
+
+Rendering and signing happen here, on the controller; the target (the controller itself with
+``delegate_to: localhost``, or a Mac) only receives finished files through ``ansible.legacy.copy``
+(atomic replace, backup, owner, mode). Nothing in the result, the diff or an error holds a password.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import plistlib
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.mailops.clients.plugins.plugin_utils._apple import (
+    AppleProfileError,
+    redacted_pair,
+    render_profiles,
+)
+from ansible_collections.mailops.clients.plugins.plugin_utils._cms import (
+    CMSError,
+    extract_content,
+    is_current,
+    load_signer,
+    looks_signed,
+    sign,
+)
+
+ARGUMENT_SPEC = {
+    "accounts": {"type": "list", "elements": "dict", "required": True, "no_log": False},
+    "options": {"type": "dict", "default": {}},
+    "signing": {
+        "type": "dict",
+        "options": {
+            "certificate": {"type": "str", "required": True},
+            "private_key": {"type": "str", "required": True, "no_log": True},
+            "private_key_passphrase": {"type": "str", "no_log": True},
+            "chain": {"type": "str"},
+        },
+    },
+    "dest_dir": {"type": "str", "required": True},
+    "owner": {"type": "str"},
+    "group": {"type": "str"},
+    "mode": {"type": "raw"},
+    "dir_mode": {"type": "raw", "default": "0755"},
+    "create_dirs": {"type": "bool", "default": True},
+    "backup": {"type": "bool", "default": False},
+    "expiry_warn_days": {"type": "int", "default": 30},
+}
+USER_PLACEHOLDER = "{user}"
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = True
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        del tmp
+        try:
+            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            result.update(self._run(args, task_vars or {}))
+        except (AppleProfileError, CMSError) as exc:
+            raise AnsibleActionFail(str(exc)) from None
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _module(self, name, args, task_vars, what):
+        res = self._execute_module(module_name=name, module_args=args, task_vars=task_vars)
+        if res.get("failed"):
+            raise AnsibleActionFail(f"{what}: {res.get('msg', 'failed')}")
+        return res
+
+    def _read(self, path, task_vars):
+        """Bytes of an existing regular file, or None when there is none."""
+        stat = self._module(
+            "ansible.legacy.stat",
+            {"path": path, "follow": True, "get_checksum": False, "get_mime": False, "get_attributes": False},
+            task_vars,
+            f"cannot inspect {path}",
+        )["stat"]
+        if not stat.get("exists"):
+            return None
+        if not stat.get("isreg"):
+            raise AnsibleActionFail(f"{path} exists and is not a regular file; move it away or choose another dest_dir")
+        res = self._module("ansible.legacy.slurp", {"src": path}, task_vars, f"cannot read {path}")
+        return base64.b64decode(res["content"])
+
+    def _expand(self, template, user, what):
+        if USER_PLACEHOLDER in template:
+            if not user:
+                raise AnsibleActionFail(
+                    f"{what} {template!r} contains {USER_PLACEHOLDER} but a profile has no user: give every account "
+                    "a user, set mailops_apple_mail_default_user, or use a path without {user}"
+                )
+            template = template.replace(USER_PLACEHOLDER, user)
+        return template
+
+    def _dest_dir(self, template, user):
+        path = self._expand(template, user, "dest_dir")
+        if path.startswith("~"):
+            expanded = self._remote_expand_user(path, sudoable=False)
+            if expanded.startswith("~"):
+                raise AnsibleActionFail(f"cannot find the home directory for {path.split('/', 1)[0]} on the target")
+            path = expanded
+        return path
+
+    # -- the work --------------------------------------------------------------------------------
+
+    def _run(self, args, task_vars):
+        rendered = render_profiles(args["accounts"], args["options"])
+        warnings = list(rendered.warnings)
+        signer = None
+        if args["signing"]:
+            signing = args["signing"]
+            signer = load_signer(
+                signing["certificate"],
+                signing["private_key"],
+                signing.get("private_key_passphrase"),
+                signing.get("chain"),
+            )
+            not_after = signer.not_after()
+            now = datetime.datetime.now(datetime.timezone.utc)
+            if not_after <= now:
+                warnings.append(
+                    f"the signing certificate expired on {not_after:%Y-%m-%d}: devices treat the profiles as unsigned"
+                )
+            elif not_after - now < datetime.timedelta(days=args["expiry_warn_days"]):
+                warnings.append(f"the signing certificate expires on {not_after:%Y-%m-%d}; renew it and re-run")
+        check = self._task.check_mode
+        diffs = []
+        files = []
+        changed_any = False
+        made_dirs = set()
+        for profile in rendered.profiles:
+            directory = self._dest_dir(args["dest_dir"], profile.user)
+            owner = self._expand(args["owner"], profile.user, "owner") if args["owner"] else None
+            group = self._expand(args["group"], profile.user, "group") if args["group"] else None
+            dest = self._connection._shell.join_path(directory, profile.filename)
+            mode = args["mode"] if args["mode"] is not None else ("0600" if profile.contains_password else "0644")
+            changed = False
+            if args["create_dirs"] and directory not in made_dirs:
+                res = self._module(
+                    "ansible.legacy.file",
+                    {"path": directory, "state": "directory", "mode": args["dir_mode"], "owner": owner, "group": group},
+                    task_vars,
+                    f"cannot create {directory}",
+                )
+                made_dirs.add(directory)
+                changed = changed or bool(res.get("changed"))
+            plain = profile.plist()
+            existing = self._read(dest, task_vars)
+            if existing is None:
+                write = True
+            elif signer is not None:
+                write = not is_current(existing, plain, signer)
+            else:
+                write = existing != plain
+            entry = dict(profile.summary(), dest=dest, signed=signer is not None, mode=mode)
+            if write:
+                changed = True
+                if self._task.diff:
+                    diffs.append(self._diff(dest, existing, profile, signer is not None))
+                if not check:
+                    entry.update(
+                        self._write(
+                            dest, existing is not None, plain, signer, profile, mode, owner, group, args, task_vars
+                        )
+                    )
+            else:
+                res = self._module(
+                    "ansible.legacy.file",
+                    {"path": dest, "state": "file", "mode": mode, "owner": owner, "group": group},
+                    task_vars,
+                    f"cannot set the permissions of {dest}",
+                )
+                changed = changed or bool(res.get("changed"))
+            entry["changed"] = changed
+            changed_any = changed_any or changed
+            files.append(entry)
+        result = {"changed": changed_any, "profiles": files, "skipped_accounts": rendered.skipped}
+        if warnings:
+            result["warnings"] = warnings
+        if diffs:
+            result["diff"] = diffs
+        return result
+
+    def _write(self, dest, existed, plain, signer, profile, mode, owner, group, args, task_vars):
+        if profile.contains_password and existed:
+            # Tighten the existing file before its content changes: the copy keeps the old file's mode
+            # until it applies the new one, and the new password must never be readable through it.
+            self._module(
+                "ansible.legacy.file",
+                {"path": dest, "state": "file", "mode": mode, "owner": owner, "group": group},
+                task_vars,
+                f"cannot set the permissions of {dest}",
+            )
+        data = sign(plain, signer) if signer is not None else plain
+        tmpdir = self._connection._shell.tmpdir or self._make_tmp_path()
+        src = self._connection._shell.join_path(tmpdir, "profile.mobileconfig")
+        self._transfer_data(src, data)
+        self._fixup_perms2((tmpdir, src))
+        res = self._module(
+            "ansible.legacy.copy",
+            {
+                "src": src,
+                "dest": dest,
+                "mode": mode,
+                "owner": owner,
+                "group": group,
+                "backup": args["backup"],
+                "_original_basename": profile.filename,
+                "follow": True,
+            },
+            task_vars,
+            f"cannot write {dest}",
+        )
+        return {"backup_file": res["backup_file"]} if res.get("backup_file") else {}
+
+    @staticmethod
+    def _diff(dest, existing, profile, signed):
+        old_payload = None
+        before = ""
+        if existing is not None:
+            try:
+                plain = extract_content(existing) if looks_signed(existing) else existing
+                old_payload = plistlib.loads(plain)
+            except (CMSError, IndexError, ValueError, plistlib.InvalidFileException):
+                before = f"<{len(existing)} bytes that are not a readable profile>\n"
+        before_text, after_text = redacted_pair(old_payload, profile.payload)
+        if old_payload is not None:
+            before = before_text
+        suffix = " (signed)" if signed else ""
+        return {
+            "before_header": dest if existing is not None else "(absent)",
+            "after_header": dest + suffix,
+            "before": before,
+            "after": after_text,
+        }
