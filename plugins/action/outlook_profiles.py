@@ -1,0 +1,106 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Action plugin of mailops.clients.outlook_profiles (documentation in plugins/modules/).
+
+Rendering happens here, on the controller (plugin_utils._outlook); the target (usually the controller with
+``delegate_to: localhost``) only receives finished files through ``ansible.legacy.copy`` (atomic replace,
+backup). None of the files holds a password, so results and diffs show the file text.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer
+from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
+    OutlookError,
+    RegFileError,
+    file_text,
+    reg_entries,
+    render,
+    windows_items,
+)
+
+ARGUMENT_SPEC = {
+    "accounts": {"type": "list", "elements": "dict", "required": True, "no_log": False},
+    "options": {"type": "dict", "default": {}},
+    "dest_dir": {"type": "str", "required": True},
+    "owner": {"type": "str"},
+    "group": {"type": "str"},
+    "mode": {"type": "raw", "default": "0644"},
+    "dir_mode": {"type": "raw", "default": "0755"},
+    "backup": {"type": "bool", "default": False},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = True
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        del tmp
+        deployer = Deployer(self, task_vars or {})
+        try:
+            unused_validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            result.update(self._run(args, deployer))
+        except (OutlookError, RegFileError) as exc:
+            raise AnsibleActionFail(str(exc)) from None
+        finally:
+            deployer.cleanup()
+        return result
+
+    def _run(self, args, deployer):
+        rendered = render(args["accounts"], args["options"])
+        join = self._connection._shell.join_path
+        files = []
+        diffs = []
+        changed_any = False
+        for out in rendered.files:
+            dest = join(args["dest_dir"], *out.path.split("/"))
+            outcome = deployer.deploy(
+                dest,
+                out.content,
+                mode=args["mode"],
+                owner=args["owner"],
+                group=args["group"],
+                backup=args["backup"],
+                dir_mode=args["dir_mode"],
+                diff=lambda old, dest=dest, out=out: self._diff(dest, old, out),
+            )
+            if "diff" in outcome:
+                diffs.append(outcome.pop("diff"))
+            changed_any = changed_any or outcome["changed"]
+            files.append(dict(out.summary(), dest=dest, **outcome))
+        result = {
+            "changed": changed_any,
+            "files": files,
+            "registry": reg_entries(rendered.registry),
+            "windows": windows_items(rendered),
+            "skipped_accounts": rendered.skipped,
+            "notes": rendered.notes,
+        }
+        if rendered.warnings:
+            result["warnings"] = list(rendered.warnings)
+        if diffs:
+            result["diff"] = diffs
+        return result
+
+    @staticmethod
+    def _diff(dest, existing, out):
+        if existing is None:
+            before = ""
+        else:
+            try:
+                before = file_text(existing)
+            except UnicodeDecodeError:
+                before = f"<{len(existing)} bytes that are not text>\n"
+        return {
+            "before_header": dest if existing is not None else "(absent)",
+            "after_header": dest,
+            "before": before,
+            "after": out.text(),
+        }

@@ -1,0 +1,915 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Classic Outlook for Windows (Office 16.0) account provisioning from normalized mail accounts.
+
+Pure functions, no Ansible. Normalized accounts (the inventory model) go in; out come, per OS user:
+
+* local Autodiscover XML files (POX responses, one per mail domain) plus the
+  ``HKCU\\Software\\Microsoft\\Office\\16.0\\Outlook\\AutoDiscover`` values that make Outlook read them;
+* a PRF file (``outlook.exe /importprf``), optionally with the ``Setup\\ImportPRF`` value and the
+  FirstRun reset that makes Outlook import it at its next start;
+* optionally (off by default, unsupported by Microsoft, KB 266352) the values of existing accounts in
+  the profile registry (``...\\Profiles\\<profile>\\9375CFF0413111d3B88A00104B2A6676\\<subkey>``);
+* one ``.reg`` file (Windows Registry Editor Version 5.00) holding every registry value of that user,
+  and the same values as items for ``ansible.windows.win_regedit``.
+
+Facts and their confidence are in client-formats.md §3; decisions (also in docs/outlook.md):
+
+* Passwords are never written: Outlook keeps them per user encrypted with DPAPI (CryptProtectData), which
+  only that user's own session can produce. Inventory passwords are ignored with one note.
+* ``auth: oauth2`` and ``gssapi`` cannot be expressed by any of the three mechanisms (classic Outlook offers
+  OAuth 2.0 for IMAP/POP only to providers it knows itself; none of the formats has a field for an issuer
+  or a mechanism): refused, or left out with a warning (``unsupported: skip``).
+* ``auth: password-encrypted`` (CRAM-MD5) has no Outlook setting: over TLS it is rendered as ordinary
+  password authentication (SPA off) with a warning; without TLS it is refused, because Outlook could then
+  send the password in clear text.
+* STARTTLS on the incoming server has no documented PRF key and only a community-reported registry value
+  [C/?]: the PRF and the profile registry refuse it (writing ``UseSSL=0`` would let Outlook log in without
+  TLS); the Autodiscover XML expresses it with ``Encryption=TLS`` and keeps ``SSL=on`` so that a client
+  that ignores ``Encryption`` fails closed (implicit TLS) instead of falling back to clear text.
+* Every text format has exactly one escaping function: `reg_quote` (.reg), `prf_value` (PRF); XML is
+  produced by ElementTree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import xml.etree.ElementTree as ET  # noqa: S405  (we only write XML here)
+from dataclasses import dataclass, field
+
+OFFICE_VERSION = "16.0"
+HKCU = "HKEY_CURRENT_USER"
+OUTLOOK_KEY = f"{HKCU}\\Software\\Microsoft\\Office\\{OFFICE_VERSION}\\Outlook"
+AUTODISCOVER_KEY = f"{OUTLOOK_KEY}\\AutoDiscover"
+AUTODISCOVER_POLICY_KEY = f"{HKCU}\\Software\\Policies\\Microsoft\\Office\\{OFFICE_VERSION}\\Outlook\\AutoDiscover"
+SETUP_KEY = f"{OUTLOOK_KEY}\\Setup"
+ACCOUNT_MANAGER = "9375CFF0413111d3B88A00104B2A6676"
+
+NS_RESPONSE = "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
+NS_OUTLOOK = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
+
+REG_HEADER = "Windows Registry Editor Version 5.00"
+REG_TYPES = ("REG_SZ", "REG_DWORD", "REG_BINARY", "delete")
+# ansible.windows.win_regedit type names
+WIN_REGEDIT_TYPES = {"REG_SZ": "string", "REG_DWORD": "dword", "REG_BINARY": "binary"}
+
+FILE_PREFIX = "mailops-outlook"
+AUTODISCOVER_DIR = "autodiscover"
+
+EXCLUDE_SWITCHES = {
+    "scp_lookup": "ExcludeScpLookup",
+    "https_root_domain": "ExcludeHttpsRootDomain",
+    "https_autodiscover_domain": "ExcludeHttpsAutoDiscoverDomain",
+    "http_redirect": "ExcludeHttpRedirect",
+    "srv_record": "ExcludeSrvRecord",
+    "last_known_good_url": "ExcludeLastKnownGoodURL",
+    "explicit_o365_endpoint": "ExcludeExplicitO365Endpoint",
+}
+PRF_OVERWRITE = ("Append", "Yes", "No")
+PRF_IMPORT = ("registry", "none")
+UNSUPPORTED_ACTIONS = ("fail", "skip")
+MECHANISMS = ("autodiscover", "prf", "profile_registry")
+
+UNSUPPORTED_AUTH = {
+    "oauth2": (
+        "classic Outlook offers OAuth 2.0 for IMAP/POP only to providers it knows itself; neither the Autodiscover "
+        "XML, a PRF nor the profile registry can request it or name an issuer"
+    ),
+    "gssapi": "classic Outlook has no Kerberos/GSSAPI setting for IMAP, POP3 or SMTP accounts",
+}
+POX_TYPES = {"imap": "IMAP", "pop3": "POP3", "smtp": "SMTP"}
+POX_ENCRYPTION = {"tls": "SSL", "starttls": "TLS", "none": "None"}
+# PROP_SMTP_SECURE_CONNECTION codes (0 none, 1 SSL, 2 TLS/STARTTLS; 3 auto is never written)
+SECURE_CONNECTION = {"none": 0, "tls": 1, "starttls": 2}
+PRF_ACCOUNT_TYPES = {"imap": "IMAP_I_Mail", "pop3": "I_Mail"}
+CLSID = {
+    "imap": "{ED475412-B0D6-11D2-8C3B-00104B2A6676}",
+    "pop3": "{ED475411-B0D6-11D2-8C3B-00104B2A6676}",
+}
+
+# Section 7 of a PRF: property mappings Outlook needs for the [AccountN] keys (do not modify).
+_PRF_MAPPING_COMMON = (
+    ("AccountName", "PT_UNICODE,0x0002"),
+    ("DisplayName", "PT_UNICODE,0x000B"),
+    ("EmailAddress", "PT_UNICODE,0x000C"),
+)
+_PRF_MAPPING_SMTP = (
+    ("SMTPServer", "PT_UNICODE,0x0200"),
+    ("SMTPUseAuth", "PT_LONG,0x0203"),
+    ("SMTPAuthMethod", "PT_LONG,0x0208"),
+    ("SMTPUserName", "PT_UNICODE,0x0204"),
+    ("SMTPUseSPA", "PT_LONG,0x0207"),
+    ("ConnectionType", "PT_LONG,0x000F"),
+    ("ConnectionOID", "PT_UNICODE,0x0010"),
+    ("SMTPPort", "PT_LONG,0x0201"),
+    ("SMTPUseSSL", "PT_LONG,0x0202"),
+    ("SMTPSecureConnection", "PT_LONG,0x020A"),
+    ("ServerTimeOut", "PT_LONG,0x0209"),
+)
+
+
+def _prf_mapping(prefix: str) -> tuple:
+    return (
+        *_PRF_MAPPING_COMMON,
+        (f"{prefix}Server", "PT_UNICODE,0x0100"),
+        (f"{prefix}UserName", "PT_UNICODE,0x0101"),
+        (f"{prefix}UseSPA", "PT_LONG,0x0108"),
+        ("Organization", "PT_UNICODE,0x0107"),
+        ("ReplyEmailAddress", "PT_UNICODE,0x0103"),
+        (f"{prefix}Port", "PT_LONG,0x0104"),
+        (f"{prefix}UseSSL", "PT_LONG,0x0105"),
+        *_PRF_MAPPING_SMTP,
+    )
+
+
+PRF_MAPPINGS = {
+    "I_Mail": ("POP3", (*_prf_mapping("POP3"), ("LeaveOnServer", "PT_LONG,0x1000"))),
+    "IMAP_I_Mail": (
+        "IMAP",
+        (*_prf_mapping("IMAP"), ("CheckNewImap", "PT_LONG,0x1100"), ("RootFolder", "PT_UNICODE,0x1101")),
+    ),
+}
+
+# XML 1.0 cannot hold these; "\r" too (a parser turns it into "\n").
+_XML_INVALID_RE = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SUBKEY_RE = re.compile(r"^[0-9A-Fa-f]{8}$")
+_WINDOWS_DIR_RE = re.compile(r"^([A-Za-z]:\\|\\\\[^\\/]+\\[^\\/]+)")
+_WINDOWS_BAD_CHARS = set('<>"|?*/') | {chr(c) for c in range(32)}
+
+
+class OutlookError(ValueError):
+    """An account or option that cannot be rendered for Outlook; names the account and field."""
+
+    def __init__(self, message: str, account: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.account = account
+        self.field = field
+
+
+class UnsupportedError(OutlookError):
+    """The account needs something a mechanism cannot express (OAuth 2.0, GSSAPI, incoming STARTTLS in a PRF)."""
+
+
+class RegFileError(ValueError):
+    """Text that a .reg file cannot carry (line breaks, NUL, lone surrogates)."""
+
+
+class PrfError(ValueError):
+    """Text that a PRF (INI) value cannot carry (line breaks, NUL)."""
+
+
+# -- the two escaping functions -------------------------------------------------------------------
+
+
+def reg_quote(text: str) -> str:
+    """The .reg escaping function: ``text`` as a quoted .reg string (value name or REG_SZ data).
+
+    Inside the quotes ``\\`` becomes ``\\\\`` and ``"`` becomes ``\\"`` (KB 310516); nothing else is
+    escaped. A .reg line cannot carry CR, LF or NUL, and UTF-16 cannot carry a lone surrogate: those raise
+    `RegFileError` (the message never repeats the text).
+    """
+    if not isinstance(text, str):
+        raise RegFileError(f"a .reg string must be text, got {type(text).__name__}")
+    for char in text:
+        if char in "\r\n\0":
+            raise RegFileError(f"a .reg string cannot contain U+{ord(char):04X} (line break or NUL)")
+        if "\ud800" <= char <= "\udfff":
+            raise RegFileError(f"a .reg string cannot contain the lone surrogate U+{ord(char):04X}")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def prf_value(text: str) -> str:
+    """The PRF escaping function: ``text`` as the right-hand side of a ``Key=value`` line.
+
+    A PRF is read like an INI file (GetPrivateProfileString): the value runs to the end of the line,
+    surrounding blanks are dropped and one pair of matching quotes (``"`` or ``'``) around the whole value
+    is removed. So a value with leading or trailing blanks, or that itself starts and ends with the same
+    quote character, is wrapped in double quotes; everything else is written as is. CR, LF and NUL cannot
+    be carried and raise `PrfError`.
+    """
+    if not isinstance(text, str):
+        raise PrfError(f"a PRF value must be text, got {type(text).__name__}")
+    for char in text:
+        if char in "\r\n\0":
+            raise PrfError(f"a PRF value cannot contain U+{ord(char):04X} (line break or NUL)")
+        if "\ud800" <= char <= "\udfff":
+            raise PrfError(f"a PRF value cannot contain the lone surrogate U+{ord(char):04X}")
+    quoted = len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'"
+    if text != text.strip(" \t") or quoted:
+        return f'"{text}"'
+    return text
+
+
+# -- registry values and the .reg writer ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegValue:
+    """One registry value to set (REG_SZ str, REG_DWORD int, REG_BINARY bytes) or delete (type ``delete``)."""
+
+    key: str
+    name: str
+    type: str
+    data: object = None
+    user: str | None = None
+    mechanism: str = ""
+    # applied on a Windows host only when the user's PRF file changed (ImportPRF and the FirstRun reset)
+    on_prf_change: bool = False
+
+
+def utf16z(text: str) -> bytes:
+    """REG_BINARY string of the profile registry: UTF-16LE text plus a 2-byte NUL terminator."""
+    return text.encode("utf-16-le") + b"\x00\x00"
+
+
+def _check_key(key: str) -> None:
+    if not key.startswith(HKCU + "\\") or not key[len(HKCU) + 1 :]:
+        raise RegFileError("every key must be below HKEY_CURRENT_USER")
+    for char in key:
+        if char in "\r\n\0[]" or "\ud800" <= char <= "\udfff":
+            raise RegFileError(f"a registry key path cannot contain U+{ord(char):04X} in a .reg file")
+    if "\\\\" in key or key.endswith("\\"):
+        raise RegFileError("a registry key path cannot contain an empty component")
+
+
+def reg_value_line(value: RegValue) -> str:
+    """One ``"name"=data`` line (binary data on a single line, see docs/outlook.md)."""
+    name = reg_quote(value.name)
+    if value.type == "REG_SZ":
+        return f"{name}={reg_quote(value.data)}"
+    if value.type == "REG_DWORD":
+        data = value.data
+        if not isinstance(data, int) or isinstance(data, bool) or not 0 <= data <= 0xFFFFFFFF:
+            raise RegFileError(f"REG_DWORD {value.name!r} must be an integer from 0 to 4294967295")
+        return f"{name}=dword:{data:08x}"
+    if value.type == "REG_BINARY":
+        if not isinstance(value.data, (bytes, bytearray)):
+            raise RegFileError(f"REG_BINARY {value.name!r} must be bytes")
+        return f"{name}=hex:{','.join(f'{b:02x}' for b in value.data)}"
+    if value.type == "delete":
+        return f"{name}=-"
+    raise RegFileError(f"unknown registry value type {value.type!r}; use one of {', '.join(REG_TYPES)}")
+
+
+def render_reg(values: list) -> bytes:
+    """A .reg file: header, one ``[key]`` block per key (first-appearance order), UTF-16LE with BOM, CRLF.
+
+    Like regedit's own export: a blank line before each key and after the last value.
+    """
+    blocks: dict[str, list] = {}
+    for value in values:
+        _check_key(value.key)
+        blocks.setdefault(value.key, []).append(value)
+    lines = [REG_HEADER]
+    for key, items in blocks.items():
+        seen = set()
+        lines.append("")
+        lines.append(f"[{key}]")
+        for item in items:
+            if item.name.lower() in seen:
+                raise RegFileError(f"value {item.name!r} appears twice under {key}")
+            seen.add(item.name.lower())
+            lines.append(reg_value_line(item))
+    lines.append("")
+    text = "\r\n".join(lines) + "\r\n"
+    return b"\xff\xfe" + text.encode("utf-16-le")
+
+
+# -- options --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Rendering settings; the user-facing names are those of the role without ``mailops_outlook_``."""
+
+    autodiscover: bool = True
+    autodiscover_prefer_local_xml: bool = True
+    autodiscover_exclude: dict = field(default_factory=lambda: {"explicit_o365_endpoint": True})
+    autodiscover_policy_key: bool = False
+    prf: bool = False
+    prf_import: str = "registry"
+    prf_default_profile: bool = True
+    prf_overwrite_profile: str = "Append"
+    prf_modify_default_profile: bool = True
+    prf_backup_profile: bool = True
+    profile_name: str = "Outlook"
+    profile_registry: bool = False
+    profile_registry_subkeys: dict = field(default_factory=dict)
+    windows_dir: str = "C:\\ProgramData\\mailops.clients\\outlook"
+    default_user: str | None = None
+    unsupported: str = "fail"
+
+
+_NULLABLE = frozenset({"default_user"})
+
+
+def _type_name(expected) -> str:
+    return {bool: "a boolean", int: "an integer", str: "a string", dict: "a dictionary"}[expected]
+
+
+def _check_type(value, expected, what: str, account: str | None = None):
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok:
+        where = f"account {account}: " if account else ""
+        raise OutlookError(
+            f"{where}{what} must be {_type_name(expected)}, got {type(value).__name__}", account=account, field=what
+        )
+    return value
+
+
+def _choice(value, choices, name):
+    if value not in choices:
+        raise OutlookError(f"{name} must be one of {', '.join(choices)}, got {value!r}", field=name)
+
+
+def options_from_dict(data: dict | None) -> RenderOptions:
+    """Validated `RenderOptions` from the user-facing names (None means the default, except for nullables)."""
+    data = dict(data or {})
+    known = set(RenderOptions.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise OutlookError(
+            f"unknown option(s) {', '.join(unknown)}; valid options: {', '.join(sorted(known))}", field=unknown[0]
+        )
+    data = {key: value for key, value in data.items() if value is not None or key in _NULLABLE}
+    opts = RenderOptions(**data)
+    for name in (
+        "autodiscover",
+        "autodiscover_prefer_local_xml",
+        "autodiscover_policy_key",
+        "prf",
+        "prf_default_profile",
+        "prf_modify_default_profile",
+        "prf_backup_profile",
+        "profile_registry",
+    ):
+        _check_type(getattr(opts, name), bool, name)
+    _choice(opts.prf_import, PRF_IMPORT, "prf_import")
+    _choice(opts.prf_overwrite_profile, PRF_OVERWRITE, "prf_overwrite_profile")
+    _choice(opts.unsupported, UNSUPPORTED_ACTIONS, "unsupported")
+    _check_type(opts.autodiscover_exclude, dict, "autodiscover_exclude")
+    bad = sorted(set(opts.autodiscover_exclude) - set(EXCLUDE_SWITCHES))
+    if bad:
+        raise OutlookError(
+            f"autodiscover_exclude: unknown switch(es) {', '.join(bad)}; valid: {', '.join(EXCLUDE_SWITCHES)}",
+            field="autodiscover_exclude",
+        )
+    for name, value in opts.autodiscover_exclude.items():
+        if value is not None:
+            _check_type(value, bool, f"autodiscover_exclude.{name}")
+    _check_type(opts.profile_name, str, "profile_name")
+    if (
+        not opts.profile_name
+        or len(opts.profile_name) > 64
+        or opts.profile_name != opts.profile_name.strip()
+        or any(c in '\\[]"' or unicodedata.category(c)[0] == "C" for c in opts.profile_name)
+    ):
+        raise OutlookError(
+            f"profile_name {opts.profile_name!r} is not usable as an Outlook profile and registry key name: use 1 to "
+            '64 characters without \\ [ ] " control characters or surrounding blanks',
+            field="profile_name",
+        )
+    _check_type(opts.profile_registry_subkeys, dict, "profile_registry_subkeys")
+    for account, subkey in opts.profile_registry_subkeys.items():
+        if not isinstance(subkey, str) or not _SUBKEY_RE.match(subkey):
+            raise OutlookError(
+                f"profile_registry_subkeys[{account}] must be the 8 hex digits of an existing account key "
+                f"(e.g. 00000002), got {subkey!r}",
+                account=str(account),
+                field="profile_registry_subkeys",
+            )
+    if not (opts.autodiscover or opts.prf or opts.profile_registry):
+        raise OutlookError(
+            "nothing to render: enable at least one of autodiscover, prf, profile_registry", field="autodiscover"
+        )
+    _check_type(opts.windows_dir, str, "windows_dir")
+    windows_dir(opts.windows_dir)
+    if opts.default_user is not None:
+        _check_type(opts.default_user, str, "default_user")
+    return opts
+
+
+def windows_dir(path: str) -> str:
+    """The validated Windows directory, without a trailing backslash."""
+    rest = path[2:] if re.match(r"^[A-Za-z]:", path) else path
+    prefix = _WINDOWS_DIR_RE.match(path)
+    if (
+        not prefix
+        or any(c in _WINDOWS_BAD_CHARS or c == ":" for c in rest)
+        or "\\\\" in path[prefix.end() - 1 :].rstrip("\\")
+    ):
+        raise OutlookError(
+            f"windows_dir {path!r} must be an absolute Windows path (C:\\... or \\\\server\\share\\...) without "
+            '< > " | ? * / : control characters or empty components; environment variables are not expanded in the '
+            "registry",
+            field="windows_dir",
+        )
+    return path.rstrip("\\")
+
+
+def label(text: str) -> str:
+    """A directory name from a user name: lower-case ASCII letters, digits, dots, hyphens, underscores.
+
+    Text without any such character becomes ``x-`` plus 10 hex digits of its SHA-256 (stable, distinct).
+    """
+    cleaned = re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-.")
+    if not cleaned:
+        cleaned = "x-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    return cleaned
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+
+@dataclass
+class OutFile:
+    """One file to write: ``path`` relative to the host's output directory (POSIX separators)."""
+
+    path: str
+    kind: str  # autodiscover | prf | reg
+    user: str | None
+    content: bytes
+    windows_path: str | None
+    accounts: list
+
+    def text(self) -> str:
+        """The content as text (for diffs); none of the files holds a secret."""
+        return file_text(self.content)
+
+    def summary(self) -> dict:
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "user": self.user,
+            "windows_path": self.windows_path,
+            "accounts": list(self.accounts),
+        }
+
+
+def file_text(data: bytes) -> str:
+    """Text of a rendered file (UTF-16LE with BOM, or UTF-8/ASCII) with LF line ends, for diffs."""
+    if data.startswith(b"\xff\xfe"):
+        return data[2:].decode("utf-16-le").replace("\r\n", "\n")
+    return data.decode("utf-8").replace("\r\n", "\n")
+
+
+@dataclass
+class RenderResult:
+    files: list
+    registry: list
+    warnings: list
+    notes: list
+    skipped: list
+
+
+def _check_text(value: str, account: str, what: str) -> str:
+    match = _XML_INVALID_RE.search(value)
+    if match:
+        raise OutlookError(
+            f"account {account}: {what} contains U+{ord(match.group()):04X}, which XML cannot hold; remove control "
+            "characters",
+            account=account,
+            field=what,
+        )
+    return value
+
+
+def _unsupported_reason(account: dict, mechanism: str) -> str | None:
+    reasons = []
+    for direction in ("incoming", "outgoing"):
+        ep = account[direction]
+        if ep["auth"] in UNSUPPORTED_AUTH:
+            reasons.append(f"{direction} auth {ep['auth']}: {UNSUPPORTED_AUTH[ep['auth']]}")
+        elif ep["auth"] == "password-encrypted" and ep["security"] == "none":
+            reasons.append(
+                f"{direction} auth password-encrypted without TLS: Outlook has no CRAM-MD5 setting and could send "
+                "the password in clear text"
+            )
+    if mechanism in ("prf", "profile_registry") and account["incoming"]["security"] == "starttls":
+        what = "a PRF" if mechanism == "prf" else "the profile registry"
+        reasons.append(
+            f"incoming security starttls: {what} has no documented setting for STARTTLS on the incoming server, "
+            "and UseSSL=0 would let Outlook log in without TLS (the Autodiscover XML can express it)"
+        )
+    return "; ".join(reasons) or None
+
+
+def _flag(value: bool) -> str:
+    return "on" if value else "off"
+
+
+def _needs_login(ep: dict) -> bool:
+    return ep["auth"] != "none"
+
+
+def _smtp_reuses_incoming(account: dict) -> bool:
+    inc, out = account["incoming"], account["outgoing"]
+    return _needs_login(inc) and _needs_login(out) and inc["username"] == out["username"]
+
+
+def _pox_protocol(parent, ep: dict, account: dict) -> None:
+    proto = ET.SubElement(parent, "Protocol")
+    items = [
+        ("Type", POX_TYPES[ep["protocol"]]),
+        ("Server", ep["host"]),
+        ("Port", str(ep["port"])),
+        ("DomainRequired", "off"),
+        ("LoginName", _check_text(ep["username"], account["id"], f"{ep['protocol']} username")),
+        ("SPA", _flag(ep["auth"] == "ntlm")),
+        # on for STARTTLS too: Encryption=TLS overrides it, and a client that ignores Encryption fails closed
+        ("SSL", _flag(ep["security"] != "none")),
+        ("Encryption", POX_ENCRYPTION[ep["security"]]),
+        ("AuthRequired", _flag(_needs_login(ep))),
+    ]
+    if ep["protocol"] == "smtp":
+        items.append(("UsePOPAuth", _flag(_smtp_reuses_incoming(account))))
+    for tag, text in items:
+        ET.SubElement(proto, tag).text = text
+
+
+def _pox_signature(account: dict) -> tuple:
+    keys = ("protocol", "host", "port", "security", "auth", "username")
+    return (
+        tuple(account["incoming"][k] for k in keys),
+        tuple(account["outgoing"][k] for k in keys),
+        _smtp_reuses_incoming(account),
+    )
+
+
+def autodiscover_xml(accounts: list) -> bytes:
+    """A POX Autodiscover response for the accounts of one user in one domain (identical settings)."""
+    root = ET.Element("Autodiscover", {"xmlns": NS_RESPONSE})
+    response = ET.SubElement(root, "Response", {"xmlns": NS_OUTLOOK})
+    names = {a["display_name"] for a in accounts}
+    if len(names) == 1:
+        user = ET.SubElement(response, "User")
+        ET.SubElement(user, "DisplayName").text = _check_text(names.pop(), accounts[0]["id"], "display_name")
+    acc = ET.SubElement(response, "Account")
+    ET.SubElement(acc, "AccountType").text = "email"
+    ET.SubElement(acc, "Action").text = "settings"
+    _pox_protocol(acc, accounts[0]["incoming"], accounts[0])
+    _pox_protocol(acc, accounts[0]["outgoing"], accounts[0])
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _prf_account_lines(account: dict, number: int) -> list:
+    inc, out = account["incoming"], account["outgoing"]
+    prefix = "IMAP" if inc["protocol"] == "imap" else "POP3"
+    values = [
+        ("UniqueService", "No"),
+        ("AccountName", account["email"]),
+        ("DisplayName", account["display_name"]),
+        ("EmailAddress", account["email"]),
+    ]
+    if account.get("reply_to"):
+        values.append(("ReplyEmailAddress", account["reply_to"]))
+    values += [
+        (f"{prefix}Server", inc["host"]),
+        (f"{prefix}UserName", inc["username"]),
+        (f"{prefix}UseSPA", int(inc["auth"] == "ntlm")),
+        (f"{prefix}Port", inc["port"]),
+        (f"{prefix}UseSSL", int(inc["security"] == "tls")),
+        ("SMTPServer", out["host"]),
+        ("SMTPPort", out["port"]),
+        ("SMTPUseSSL", int(out["security"] == "tls")),
+        ("SMTPSecureConnection", SECURE_CONNECTION[out["security"]]),
+        ("SMTPUseAuth", int(_needs_login(out))),
+    ]
+    if _needs_login(out):
+        reuse = _smtp_reuses_incoming(account)
+        values.append(("SMTPAuthMethod", 0 if reuse else 1))
+        if not reuse:
+            values.append(("SMTPUserName", out["username"]))
+        values.append(("SMTPUseSPA", int(out["auth"] == "ntlm")))
+    values.append(("ConnectionType", 0))
+    if prefix == "POP3":
+        values.append(("LeaveOnServer", leave_on_server(account.get("pop3"))))
+    lines = [f"[Account{number}]"]
+    for key, value in values:
+        text = str(value) if isinstance(value, int) else value
+        try:
+            lines.append(f"{key}={prf_value(text)}")
+        except PrfError as exc:
+            raise OutlookError(f"account {account['id']}: {key}: {exc}", account=account["id"], field=key) from None
+    return lines
+
+
+def leave_on_server(pop3: dict | None) -> int:
+    """PROP_POP_LEAVE_ON_SERVER bitmask: 0x1 leave, 0x2 remove after N days (N in the high 16 bits)."""
+    if not pop3 or not pop3.get("leave_on_server"):
+        return 0
+    days = pop3.get("delete_after_days")
+    if days:
+        return 0x1 | 0x2 | (min(int(days), 0xFFFF) << 16)
+    return 0x1
+
+
+def render_prf(accounts: list, opts: RenderOptions) -> bytes:
+    """The PRF text of one user's accounts: ASCII with CRLF, or UTF-16LE with BOM when it has other text."""
+    lines = [
+        "; Outlook profile (PRF) written by mailops.clients (role outlook). Changes here are overwritten.",
+        "; Import: outlook.exe /importprf <this file>. Passwords are not in this file: Outlook asks once.",
+        "[General]",
+        "Custom=1",
+        f"ProfileName={prf_value(opts.profile_name)}",
+        f"DefaultProfile={'Yes' if opts.prf_default_profile else 'No'}",
+        f"OverwriteProfile={opts.prf_overwrite_profile}",
+        f"ModifyDefaultProfileIfPresent={'TRUE' if opts.prf_modify_default_profile else 'FALSE'}",
+    ]
+    if not opts.prf_backup_profile:
+        lines.append("BackupProfile=No")
+    lines += ["", "[Internet Account List]"]
+    for number, account in enumerate(accounts, 1):
+        lines.append(f"Account{number}={PRF_ACCOUNT_TYPES[account['incoming']['protocol']]}")
+    for number, account in enumerate(accounts, 1):
+        lines.append("")
+        lines.extend(_prf_account_lines(account, number))
+    for section in ("I_Mail", "IMAP_I_Mail"):
+        if not any(PRF_ACCOUNT_TYPES[a["incoming"]["protocol"]] == section for a in accounts):
+            continue
+        account_type, mapping = PRF_MAPPINGS[section]
+        lines += ["", f"[{section}]", f"AccountType={account_type}"]
+        lines += [f"{key}={value}" for key, value in mapping]
+    text = "\r\n".join(lines) + "\r\n"
+    if text.isascii():
+        return text.encode("ascii")
+    return b"\xff\xfe" + text.encode("utf-16-le")
+
+
+def _profile_registry_values(account: dict, subkey: str, opts: RenderOptions, user: str | None) -> list:
+    inc, out = account["incoming"], account["outgoing"]
+    prefix = "IMAP" if inc["protocol"] == "imap" else "POP3"
+    key = f"{OUTLOOK_KEY}\\Profiles\\{opts.profile_name}\\{ACCOUNT_MANAGER}\\{subkey.lower()}"
+    items = [
+        ("Account Name", "REG_BINARY", utf16z(account["email"])),
+        ("Display Name", "REG_BINARY", utf16z(account["display_name"])),
+        ("Email", "REG_BINARY", utf16z(account["email"])),
+        (f"{prefix} Server", "REG_BINARY", utf16z(inc["host"])),
+        (f"{prefix} User", "REG_BINARY", utf16z(inc["username"])),
+        (f"{prefix} Port", "REG_DWORD", inc["port"]),
+        (f"{prefix} Use SSL", "REG_DWORD", int(inc["security"] == "tls")),
+        (f"{prefix} Use SPA", "REG_DWORD", int(inc["auth"] == "ntlm")),
+    ]
+    if prefix == "IMAP":
+        items.append(("IMAP Secure Connection", "REG_DWORD", SECURE_CONNECTION[inc["security"]]))
+    items += [
+        ("SMTP Server", "REG_BINARY", utf16z(out["host"])),
+        ("SMTP Port", "REG_DWORD", out["port"]),
+        ("SMTP Use SSL", "REG_DWORD", int(out["security"] == "tls")),
+        ("SMTP Secure Connection", "REG_DWORD", SECURE_CONNECTION[out["security"]]),
+        ("SMTP Use Auth", "REG_DWORD", int(_needs_login(out))),
+        ("SMTP Use SPA", "REG_DWORD", int(out["auth"] == "ntlm")),
+    ]
+    if _needs_login(out):
+        items.append(("SMTP User", "REG_BINARY", utf16z(out["username"])))
+    return [RegValue(key, name, kind, data, user, "profile_registry") for name, kind, data in items]
+
+
+def _user_of(account: dict, opts: RenderOptions) -> str | None:
+    return account.get("user") or opts.default_user
+
+
+def _validate_account(account) -> dict:
+    if not isinstance(account, dict) or "id" not in account:
+        raise OutlookError("every account must be a normalized account dictionary (with an id)")
+    account_id = account["id"]
+    for direction in ("incoming", "outgoing"):
+        ep = account.get(direction)
+        if not isinstance(ep, dict):
+            raise OutlookError(f"account {account_id}: {direction} is missing", account=account_id, field=direction)
+        expected = ("imap", "pop3") if direction == "incoming" else ("smtp",)
+        if ep.get("protocol") not in expected:
+            raise OutlookError(
+                f"account {account_id}: {direction} protocol {ep.get('protocol')!r} is not {' or '.join(expected)}",
+                account=account_id,
+                field=f"{direction}.protocol",
+            )
+        if ep.get("security") not in SECURE_CONNECTION:
+            raise OutlookError(
+                f"account {account_id}: {direction} security {ep.get('security')!r} is not one of tls, starttls, none",
+                account=account_id,
+                field=f"{direction}.security",
+            )
+        port = ep.get("port")
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            raise OutlookError(
+                f"account {account_id}: {direction} port {port!r} is not an integer from 1 to 65535",
+                account=account_id,
+                field=f"{direction}.port",
+            )
+    return account
+
+
+def render(accounts: list, options: dict | RenderOptions | None = None) -> RenderResult:
+    """Everything the role writes for one host's accounts (see the module docstring).
+
+    Files are ordered by user (first appearance), then Autodiscover XML (by domain), PRF, .reg. Raises
+    `OutlookError` / `UnsupportedError` naming the account and field.
+    """
+    opts = options if isinstance(options, RenderOptions) else options_from_dict(options)
+    if not isinstance(accounts, list):
+        raise OutlookError(f"accounts must be a list of normalized accounts, got {type(accounts).__name__}")
+    enabled = [m for m, on in zip(MECHANISMS, (opts.autodiscover, opts.prf, opts.profile_registry)) if on]
+    warnings: list = []
+    notes: list = []
+    skipped: list = []
+    per_user: dict = {}
+    rendered_ids: list = []
+    subkeys_used: dict = {}
+    for account in accounts:
+        account = _validate_account(account)
+        account_id = account["id"]
+        for mechanism in enabled:
+            reason = _unsupported_reason(account, mechanism)
+            if reason and opts.unsupported == "fail":
+                raise UnsupportedError(
+                    f"account {account_id}: cannot be provisioned for Outlook ({mechanism}): {reason}. Fix: change "
+                    f"the server settings if the server offers another method, leave the account out "
+                    f"(mailops_outlook_exclude: [{account_id}]) or skip what cannot be expressed "
+                    "(mailops_outlook_unsupported: skip)",
+                    account=account_id,
+                    field="auth",
+                )
+            if reason:
+                skipped.append({"id": account_id, "mechanism": mechanism, "reason": reason})
+                warnings.append(f"account {account_id}: left out of the Outlook {mechanism} output: {reason}")
+                continue
+            if mechanism == "profile_registry":
+                subkey = opts.profile_registry_subkeys.get(account_id)
+                if subkey is None:
+                    subkey = opts.profile_registry_subkeys.get(account["email"])
+                if subkey is None:
+                    warnings.append(
+                        f"account {account_id}: no profile registry values written: map it to the key of the "
+                        "account Outlook created (mailops_outlook_profile_registry_subkeys)"
+                    )
+                    continue
+                user = _user_of(account, opts)
+                owner = subkeys_used.setdefault((user, subkey.lower()), account_id)
+                if owner != account_id:
+                    raise OutlookError(
+                        f"accounts {owner} and {account_id} of user {user or 'shared'} map to the same profile "
+                        f"registry key {subkey}",
+                        account=account_id,
+                        field="profile_registry_subkeys",
+                    )
+            user = _user_of(account, opts)
+            bucket = per_user.setdefault(user, {m: [] for m in MECHANISMS})
+            bucket[mechanism].append(account)
+            if account_id not in rendered_ids:
+                rendered_ids.append(account_id)
+        in_registry = any(a is account for b in per_user.values() for a in b["profile_registry"])
+        if in_registry and (account.get("pop3") or {}).get("leave_on_server"):
+            notes.append(
+                f"account {account_id}: POP3 leave-on-server is written to the PRF only; its profile registry value "
+                "name is not confirmed"
+            )
+        cram = "password-encrypted" in (account["incoming"]["auth"], account["outgoing"]["auth"])
+        if cram and not _unsupported_reason(account, "autodiscover"):
+            warnings.append(
+                f"account {account_id}: auth password-encrypted (CRAM-MD5) has no Outlook setting; rendered as "
+                "password authentication over TLS (Outlook chooses the SASL mechanism)"
+            )
+
+    by_id = {a["id"]: a for a in accounts if isinstance(a, dict)}
+    with_password = [i for i in rendered_ids if by_id[i].get("password")]
+    if with_password:
+        notes.append(
+            f"passwords not written ({', '.join(with_password)}): Outlook keeps each password encrypted for the "
+            "user with DPAPI, which only that user's session can produce; Outlook asks for it once"
+        )
+    for what, reason in (
+        ("check_interval_minutes", "Outlook schedules Send/Receive per profile, not per account"),
+        ("signature", "Outlook keeps signatures as files in the user's profile, not in account settings"),
+        ("timeout", "the unit and registry name of Outlook's server timeout are not confirmed"),
+    ):
+        ids = [i for i in rendered_ids if by_id[i].get(what) is not None]
+        if ids:
+            notes.append(f"{what} not written ({', '.join(ids)}): {reason}")
+
+    files: list = []
+    registry: list = []
+    base = windows_dir(opts.windows_dir)
+    seen_labels: dict = {}
+    for user, bucket in per_user.items():
+        user_label = label(user) if user else "shared"
+        if seen_labels.setdefault(user_label, user) != user:
+            raise OutlookError(
+                f"users {seen_labels[user_label]!r} and {user!r} map to the same directory name {user_label!r}; "
+                "rename one (directory names keep lower-case ASCII letters, digits, dots, hyphens, underscores)",
+                field="user",
+            )
+        win_user_dir = f"{base}\\{user_label}"
+        user_files, user_registry = _render_user(user, user_label, win_user_dir, bucket, opts)
+        files.extend(user_files)
+        registry.extend(user_registry)
+    return RenderResult(files=files, registry=registry, warnings=warnings, notes=notes, skipped=skipped)
+
+
+def _render_user(user, user_label, win_user_dir, bucket, opts):
+    files = []
+    registry = []
+    ad_key = AUTODISCOVER_POLICY_KEY if opts.autodiscover_policy_key else AUTODISCOVER_KEY
+    if bucket["autodiscover"]:
+        by_domain: dict = {}
+        for account in bucket["autodiscover"]:
+            by_domain.setdefault(account["domain"], []).append(account)
+        for domain in sorted(by_domain):
+            members = by_domain[domain]
+            first = members[0]
+            for other in members[1:]:
+                if _pox_signature(other) != _pox_signature(first):
+                    raise OutlookError(
+                        f"accounts {first['id']} and {other['id']} of user {user or 'shared'} are both in domain "
+                        f"{domain} but need different server settings or user names; a local Autodiscover XML file "
+                        "is chosen by domain only. Fix: give them the same settings, or leave one out "
+                        "(mailops_outlook_exclude) and add it by hand or through the PRF",
+                        account=other["id"],
+                        field="domain",
+                    )
+            rel = f"{user_label}/{AUTODISCOVER_DIR}/{domain}.xml"
+            win_path = f"{win_user_dir}\\{AUTODISCOVER_DIR}\\{domain}.xml"
+            files.append(
+                OutFile(rel, "autodiscover", user, autodiscover_xml(members), win_path, [a["id"] for a in members])
+            )
+            registry.append(RegValue(ad_key, domain, "REG_SZ", win_path, user, "autodiscover"))
+        registry.append(
+            RegValue(
+                ad_key, "PreferLocalXML", "REG_DWORD", int(opts.autodiscover_prefer_local_xml), user, "autodiscover"
+            )
+        )
+        for switch, value_name in EXCLUDE_SWITCHES.items():
+            value = opts.autodiscover_exclude.get(switch)
+            if value is not None:
+                registry.append(RegValue(ad_key, value_name, "REG_DWORD", int(value), user, "autodiscover"))
+    if bucket["prf"]:
+        rel = f"{user_label}/{FILE_PREFIX}.prf"
+        win_path = f"{win_user_dir}\\{FILE_PREFIX}.prf"
+        files.append(
+            OutFile(rel, "prf", user, render_prf(bucket["prf"], opts), win_path, [a["id"] for a in bucket["prf"]])
+        )
+        if opts.prf_import == "registry":
+            registry += [
+                RegValue(SETUP_KEY, "ImportPRF", "REG_SZ", win_path, user, "prf", on_prf_change=True),
+                RegValue(SETUP_KEY, "First-Run", "delete", None, user, "prf", on_prf_change=True),
+                RegValue(SETUP_KEY, "FirstRun", "delete", None, user, "prf", on_prf_change=True),
+            ]
+    for account in bucket["profile_registry"]:
+        subkey = opts.profile_registry_subkeys.get(account["id"]) or opts.profile_registry_subkeys[account["email"]]
+        registry += _profile_registry_values(account, subkey, opts, user)
+    if registry:
+        ids = list(dict.fromkeys(a["id"] for m in MECHANISMS for a in bucket[m]))
+        files.append(OutFile(f"{user_label}/{FILE_PREFIX}.reg", "reg", user, render_reg(registry), None, ids))
+    return files, registry
+
+
+def windows_items(result: RenderResult) -> dict:
+    """What the role applies on a Windows host: files for ``win_copy`` and items for ``win_regedit``.
+
+    ``files``: ``src`` (relative to the host's controller output directory), ``dest`` (Windows path),
+    ``dir`` (its directory), ``kind``, ``user``. ``registry``: ``path`` (``HKCU:\\...``), ``name``, ``type``
+    (string, dword, binary), ``data`` (binary as comma-separated hex, as regedit exports it), ``state``
+    (present/absent), ``user``, ``on_prf_change`` (apply only when the user's PRF file changed).
+    """
+    files = [
+        {
+            "src": f.path,
+            "dest": f.windows_path,
+            "dir": f.windows_path.rsplit("\\", 1)[0],
+            "kind": f.kind,
+            "user": f.user,
+        }
+        for f in result.files
+        if f.windows_path
+    ]
+    registry = []
+    for value in result.registry:
+        item = {
+            "path": "HKCU:" + value.key[len(HKCU) :],
+            "name": value.name,
+            "user": value.user,
+            "mechanism": value.mechanism,
+            "on_prf_change": value.on_prf_change,
+        }
+        if value.type == "delete":
+            item.update(type=None, data=None, state="absent")
+        else:
+            data = value.data
+            if value.type == "REG_BINARY":
+                data = ",".join(f"{b:02x}" for b in data)
+            item.update(type=WIN_REGEDIT_TYPES[value.type], data=data, state="present")
+        registry.append(item)
+    return {"files": files, "registry": registry}
+
+
+def reg_entries(values: list) -> list:
+    """The registry values as plain data (for results and tests): key, name, type, data (hex for binary)."""
+    out = []
+    for value in values:
+        data = value.data.hex() if isinstance(value.data, (bytes, bytearray)) else value.data
+        out.append({"key": value.key, "name": value.name, "type": value.type, "data": data, "user": value.user})
+    return out
