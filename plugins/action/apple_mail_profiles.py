@@ -10,7 +10,6 @@ Rendering and signing happen here, on the controller; the target (the controller
 
 from __future__ import annotations
 
-import base64
 import datetime
 import plistlib
 
@@ -29,6 +28,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._cms import (
     looks_signed,
     sign,
 )
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer
 
 ARGUMENT_SPEC = {
     "accounts": {"type": "list", "elements": "dict", "required": True, "no_log": False},
@@ -74,27 +74,6 @@ class ActionModule(ActionBase):
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _module(self, name, args, task_vars, what):
-        res = self._execute_module(module_name=name, module_args=args, task_vars=task_vars)
-        if res.get("failed"):
-            raise AnsibleActionFail(f"{what}: {res.get('msg', 'failed')}")
-        return res
-
-    def _read(self, path, task_vars):
-        """Bytes of an existing regular file, or None when there is none."""
-        stat = self._module(
-            "ansible.legacy.stat",
-            {"path": path, "follow": True, "get_checksum": False, "get_mime": False, "get_attributes": False},
-            task_vars,
-            f"cannot inspect {path}",
-        )["stat"]
-        if not stat.get("exists"):
-            return None
-        if not stat.get("isreg"):
-            raise AnsibleActionFail(f"{path} exists and is not a regular file; move it away or choose another dest_dir")
-        res = self._module("ansible.legacy.slurp", {"src": path}, task_vars, f"cannot read {path}")
-        return base64.b64decode(res["content"])
-
     def _expand(self, template, user, what):
         if USER_PLACEHOLDER in template:
             if not user:
@@ -136,11 +115,10 @@ class ActionModule(ActionBase):
                 )
             elif not_after - now < datetime.timedelta(days=args["expiry_warn_days"]):
                 warnings.append(f"the signing certificate expires on {not_after:%Y-%m-%d}; renew it and re-run")
-        check = self._task.check_mode
+        deployer = Deployer(self, task_vars)
         diffs = []
         files = []
         changed_any = False
-        made_dirs = set()
         for profile in rendered.profiles:
             directory = self._dest_dir(args["dest_dir"], profile.user)
             owner = self._expand(args["owner"], profile.user, "owner") if args["owner"] else None
@@ -148,17 +126,10 @@ class ActionModule(ActionBase):
             dest = self._connection._shell.join_path(directory, profile.filename)
             mode = args["mode"] if args["mode"] is not None else ("0600" if profile.contains_password else "0644")
             changed = False
-            if args["create_dirs"] and directory not in made_dirs:
-                res = self._module(
-                    "ansible.legacy.file",
-                    {"path": directory, "state": "directory", "mode": args["dir_mode"], "owner": owner, "group": group},
-                    task_vars,
-                    f"cannot create {directory}",
-                )
-                made_dirs.add(directory)
-                changed = changed or bool(res.get("changed"))
+            if args["create_dirs"]:
+                changed = deployer.ensure_dir(directory, args["dir_mode"], owner, group)
             plain = profile.plist()
-            existing = self._read(dest, task_vars)
+            existing = deployer.read(dest)
             if existing is None:
                 write = True
             elif signer is not None:
@@ -168,22 +139,18 @@ class ActionModule(ActionBase):
             entry = dict(profile.summary(), dest=dest, signed=signer is not None, mode=mode)
             if write:
                 changed = True
-                if self._task.diff:
+                if deployer.diff_mode:
                     diffs.append(self._diff(dest, existing, profile, signer is not None))
-                if not check:
-                    entry.update(
-                        self._write(
-                            dest, existing is not None, plain, signer, profile, mode, owner, group, args, task_vars
-                        )
-                    )
+                if not deployer.check_mode:
+                    if profile.contains_password and existing is not None:
+                        # Tighten the existing file before its content changes: the copy keeps the old
+                        # file's mode until it applies the new one, and the new password must never be
+                        # readable through it.
+                        deployer.set_attributes(dest, mode, owner, group)
+                    data = sign(plain, signer) if signer is not None else plain
+                    entry.update(deployer.write(dest, data, mode, owner, group, args["backup"]))
             else:
-                res = self._module(
-                    "ansible.legacy.file",
-                    {"path": dest, "state": "file", "mode": mode, "owner": owner, "group": group},
-                    task_vars,
-                    f"cannot set the permissions of {dest}",
-                )
-                changed = changed or bool(res.get("changed"))
+                changed = deployer.set_attributes(dest, mode, owner, group) or changed
             entry["changed"] = changed
             changed_any = changed_any or changed
             files.append(entry)
@@ -193,38 +160,6 @@ class ActionModule(ActionBase):
         if diffs:
             result["diff"] = diffs
         return result
-
-    def _write(self, dest, existed, plain, signer, profile, mode, owner, group, args, task_vars):
-        if profile.contains_password and existed:
-            # Tighten the existing file before its content changes: the copy keeps the old file's mode
-            # until it applies the new one, and the new password must never be readable through it.
-            self._module(
-                "ansible.legacy.file",
-                {"path": dest, "state": "file", "mode": mode, "owner": owner, "group": group},
-                task_vars,
-                f"cannot set the permissions of {dest}",
-            )
-        data = sign(plain, signer) if signer is not None else plain
-        tmpdir = self._connection._shell.tmpdir or self._make_tmp_path()
-        src = self._connection._shell.join_path(tmpdir, "profile.mobileconfig")
-        self._transfer_data(src, data)
-        self._fixup_perms2((tmpdir, src))
-        res = self._module(
-            "ansible.legacy.copy",
-            {
-                "src": src,
-                "dest": dest,
-                "mode": mode,
-                "owner": owner,
-                "group": group,
-                "backup": args["backup"],
-                "_original_basename": profile.filename,
-                "follow": True,
-            },
-            task_vars,
-            f"cannot write {dest}",
-        )
-        return {"backup_file": res["backup_file"]} if res.get("backup_file") else {}
 
     @staticmethod
     def _diff(dest, existing, profile, signed):

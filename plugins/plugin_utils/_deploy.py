@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Writing rendered files from an action plugin: compare, create directories, replace atomically.
 
-Generic helper for the renderer actions (outlook_profiles; apple_mail_profiles does the same by hand). The
+Generic helper for the renderer actions (apple_mail_profiles, outlook_profiles, thunderbird_profiles). The
 target only receives finished bytes: ``stat`` + ``slurp`` read the current file, ``file`` creates
 directories and fixes attributes, ``copy`` replaces the file atomically (optionally with a backup). Check
 mode is honoured by every module call (they run with the task's check mode), and a file whose bytes are
