@@ -1,0 +1,285 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Action plugin of mailops.clients.thunderbird_profiles (documentation in plugins/modules/).
+
+Rendering runs on the controller (plugins/plugin_utils/_thunderbird.py); the target is only read through
+``stat``/``slurp`` and written through ``file``/``copy`` (atomic replace, backup, owner, mode). Key
+allocation needs the current prefs.js and user.js, which is why the plugin reads them first.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer
+from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
+    ThunderbirdError,
+    new_profiles_ini,
+    parse_profiles_ini,
+    plan_profile,
+    profile_lock_pid,
+    render_autoconfig_xml,
+    render_enterprise,
+    select_profiles,
+)
+
+ARGUMENT_SPEC = {
+    "accounts": {"type": "list", "elements": "dict", "required": True, "no_log": False},
+    "output": {"type": "str", "default": "profiles", "choices": ["profiles", "enterprise", "autoconfig_xml"]},
+    "options": {"type": "dict", "default": {}},
+    "users": {"type": "list", "elements": "str", "default": []},
+    "profiles_root": {"type": "str", "default": "~{user}/.thunderbird"},
+    "profile": {"type": "str", "default": "default"},
+    "create_profile": {"type": "bool", "default": False},
+    "when_running": {"type": "str", "default": "fail", "choices": ["fail", "skip", "ignore"]},
+    "dest": {"type": "str"},
+    "xml_filename": {"type": "str", "default": "{domain}.xml"},
+    "owner": {"type": "str"},
+    "group": {"type": "str"},
+    "mode": {"type": "raw"},
+    "dir_mode": {"type": "raw", "default": "0700"},
+    "backup": {"type": "bool", "default": False},
+}
+USER_PLACEHOLDER = "{user}"
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = True
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        del tmp
+        try:
+            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            if getattr(self._connection._shell, "SHELL_FAMILY", "sh") == "powershell":
+                raise AnsibleActionFail(
+                    "thunderbird_profiles writes through the POSIX file modules; on Windows hosts render on the "
+                    "controller (delegate_to: localhost) and copy with ansible.windows.win_copy"
+                )
+            self._changed = False
+            self._diffs = []
+            self._warnings = []
+            self._deployer = Deployer(self, task_vars or {})
+            self._args = args
+            if args["output"] == "profiles":
+                result.update(self._profiles())
+            elif args["output"] == "enterprise":
+                result.update(self._enterprise())
+            else:
+                result.update(self._autoconfig_xml())
+            result["changed"] = self._changed
+            if self._warnings:
+                result["warnings"] = self._warnings
+            if self._diffs:
+                result["diff"] = self._diffs
+        except ThunderbirdError as exc:
+            raise AnsibleActionFail(str(exc)) from None
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
+
+    # -- target I/O (through the shared Deployer of plugin_utils/_deploy.py) -------------------------
+
+    def _stat(self, path, follow=True):
+        return self._deployer.module(
+            "ansible.legacy.stat",
+            {"path": path, "follow": follow, "get_checksum": False, "get_mime": False, "get_attributes": False},
+            f"cannot inspect {path}",
+        )["stat"]
+
+    def _read(self, path):
+        """Text of an existing regular file, or None when there is none."""
+        data = self._deployer.read(path)
+        return None if data is None else data.decode("utf-8", errors="surrogateescape")
+
+    def _join(self, *parts):
+        return self._connection._shell.join_path(*parts)
+
+    def _expand(self, template, user, what):
+        if template is None:
+            return None
+        if USER_PLACEHOLDER in template:
+            if not user:
+                raise AnsibleActionFail(f"{what} {template!r} contains {USER_PLACEHOLDER} but there is no user")
+            template = template.replace(USER_PLACEHOLDER, user)
+        if template.startswith("~"):
+            expanded = self._remote_expand_user(template, sudoable=False)
+            if expanded.startswith("~"):
+                raise AnsibleActionFail(f"cannot find the home directory for {template.split('/', 1)[0]} on the target")
+            template = expanded
+        return template
+
+    def _mkdir(self, path, owner, group, mode):
+        self._changed = self._deployer.ensure_dir(path, mode, owner, group) or self._changed
+
+    def _write(self, dest, old, new, owner, group, mode, label):
+        """Write ``new`` (text) to ``dest`` if it differs from ``old`` (None: absent). Returns the entry."""
+        entry = {"path": dest, "changed": False}
+        if old == new:
+            if owner or group or mode:
+                entry["changed"] = self._deployer.set_attributes(dest, mode, owner, group)
+                self._changed = self._changed or entry["changed"]
+            return entry
+        entry["changed"] = True
+        self._changed = True
+        if self._task.diff:
+            self._diffs.append(
+                {
+                    "before_header": dest if old is not None else f"{dest} (absent)",
+                    "after_header": f"{dest} ({label})",
+                    "before": old or "",
+                    "after": new,
+                }
+            )
+        if not self._task.check_mode:
+            data = new.encode("utf-8", errors="surrogateescape")
+            entry.update(self._deployer.write(dest, data, mode, owner, group, self._args["backup"]))
+        return entry
+
+    # -- profiles --------------------------------------------------------------------------------
+
+    def _profiles(self):
+        args = self._args
+        by_user: dict = {}
+        skipped = []
+        for account in args["accounts"]:
+            if not account.get("user"):
+                skipped.append(account["id"])
+                continue
+            by_user.setdefault(account["user"], []).append(account)
+        if skipped:
+            self._warnings.append(
+                "accounts without a user are not written into any profile (give them a user, or use the enterprise "
+                f"output): {', '.join(skipped)}"
+            )
+        for user in args["users"]:
+            by_user.setdefault(user, [])
+        results = []
+        for user in sorted(by_user):
+            results.extend(self._user(user, by_user[user]))
+        return {"profiles": results, "skipped_accounts": skipped}
+
+    def _user(self, user, accounts):
+        args = self._args
+        owner = self._expand(args["owner"], user, "owner")
+        group = self._expand(args["group"], user, "group")
+        mode = args["mode"] if args["mode"] is not None else "0600"
+        root = self._expand(args["profiles_root"], user, "profiles_root")
+        ini_path = self._join(root, "profiles.ini")
+        ini = self._read(ini_path)
+        profiles = parse_profiles_ini(ini, root) if ini is not None else []
+        created = False
+        if not profiles:
+            if not args["create_profile"]:
+                if accounts:
+                    self._warnings.append(
+                        f"user {user}: no Thunderbird profile in {root} (no profiles.ini or no profile in it); start "
+                        "Thunderbird once or set mailops_thunderbird_create_profile: true"
+                    )
+                return [{"user": user, "profile": None, "path": None, "changed": False, "skipped": "no profile"}]
+            if not accounts:
+                return []
+            self._mkdir(root, owner, group, args["dir_mode"])
+            self._write(ini_path, ini, new_profiles_ini(), owner, group, "0644", "new profile")
+            profiles = parse_profiles_ini(new_profiles_ini(), root)
+            created = True
+        selected = select_profiles(profiles, args["profile"], f" for user {user} in {root}")
+        results = []
+        for profile in selected:
+            results.append(self._profile(user, profile, accounts, owner, group, mode, created))
+        return results
+
+    def _running(self, path):
+        lock = self._stat(self._join(path, "lock"), follow=False)
+        if not lock.get("exists") or not lock.get("islnk"):
+            return False
+        pid = profile_lock_pid(lock.get("lnk_target") or lock.get("lnk_source"))
+        if pid is None:
+            return True
+        return bool(self._stat(f"/proc/{pid}").get("exists"))
+
+    def _profile(self, user, profile, accounts, owner, group, mode, created):
+        path = profile["path"]
+        entry = {"user": user, "profile": profile["name"], "path": path, "changed": False}
+        stat = self._stat(path)
+        if not stat.get("exists"):
+            if not created:
+                self._warnings.append(f"user {user}: profile {profile['name']} points at {path}, which does not exist")
+                entry["skipped"] = "missing directory"
+                return entry
+            self._mkdir(path, owner, group, self._args["dir_mode"])
+        if self._running(path):
+            message = f"user {user}: Thunderbird is running with profile {path}"
+            if self._args["when_running"] == "fail":
+                raise AnsibleActionFail(
+                    message + "; close it (it rewrites prefs.js on exit) or set mailops_thunderbird_when_running"
+                )
+            if self._args["when_running"] == "skip":
+                self._warnings.append(message + "; left alone")
+                entry["skipped"] = "running"
+                return entry
+            self._warnings.append(message + "; written anyway, Thunderbird may undo the prefs.js part on exit")
+        user_js_path = self._join(path, "user.js")
+        prefs_js_path = self._join(path, "prefs.js")
+        user_js = self._read(user_js_path)
+        prefs_js = self._read(prefs_js_path)
+        where = f" (user {user}, profile {path})"
+        plan = plan_profile(accounts, user_js, prefs_js, self._args["options"], where)
+        self._warnings.extend(plan.warnings)
+        files = []
+        if not (user_js is None and not plan.user_js):
+            files.append(self._write(user_js_path, user_js, plan.user_js, owner, group, mode, "managed block"))
+        if plan.prefs_js is not None:
+            files.append(self._write(prefs_js_path, prefs_js, plan.prefs_js, owner, group, mode, "account lists"))
+        entry.update(
+            {
+                "changed": any(f["changed"] for f in files) or (created and self._changed),
+                "created": created,
+                "accounts": plan.keys,
+                "removed": plan.removed,
+                "files": files,
+            }
+        )
+        return entry
+
+    # -- enterprise AutoConfig and autoconfig XML ------------------------------------------------
+
+    def _need_dest(self):
+        if not self._args["dest"]:
+            raise AnsibleActionFail(f"output {self._args['output']} needs dest")
+        return self._expand(self._args["dest"], None, "dest")
+
+    def _enterprise(self):
+        dest = self._need_dest()
+        files = render_enterprise(self._args["accounts"], self._args["options"])
+        mode = self._args["mode"] if self._args["mode"] is not None else "0644"
+        owner, group = self._args["owner"], self._args["group"]
+        written = []
+        pref_dir = self._join(dest, "defaults", "pref")
+        self._mkdir(pref_dir, owner, group, "0755")
+        for name in sorted(files):
+            target = self._join(pref_dir, name) if name == "autoconfig.js" else self._join(dest, name)
+            written.append(self._write(target, self._read(target), files[name], owner, group, mode, "AutoConfig"))
+        return {"files": written}
+
+    def _autoconfig_xml(self):
+        dest = self._need_dest()
+        docs, warnings = render_autoconfig_xml(self._args["accounts"], self._args["options"])
+        self._warnings.extend(warnings)
+        mode = self._args["mode"] if self._args["mode"] is not None else "0644"
+        owner, group = self._args["owner"], self._args["group"]
+        written = []
+        for domain in sorted(docs):
+            rel = self._args["xml_filename"].replace("{domain}", domain)
+            target = self._join(dest, rel)
+            directory = target.rsplit("/", 1)[0]
+            self._mkdir(directory, owner, group, "0755")
+            text = docs[domain].decode("utf-8")
+            entry = self._write(target, self._read(target), text, owner, group, mode, "autoconfig")
+            entry["domain"] = domain
+            written.append(entry)
+        return {"files": written}

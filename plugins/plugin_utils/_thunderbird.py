@@ -1,0 +1,826 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Thunderbird account configuration from normalized mail accounts.
+
+Pure functions, no Ansible: normalized accounts (see the inventory model) go in, text comes out.
+
+Three outputs:
+
+* the managed block of a profile's ``user.js`` plus the edits of its ``prefs.js`` (:func:`plan_profile`);
+* enterprise AutoConfig: ``defaults/pref/autoconfig.js`` and the ``.cfg`` (:func:`render_enterprise`);
+* Mozilla autoconfig XML ``config-v1.1.xml`` per mail domain (:func:`render_autoconfig_xml`).
+
+Decisions (also in docs/thunderbird.md):
+
+* **Keys.** Every managed account gets one number N and the keys ``accountN``, ``serverN``, ``idN`` and
+  ``smtpN``. N is the smallest number from :data:`KEY_BASE` (1000) up for which none of the four keys is
+  used anywhere in ``prefs.js`` or ``user.js`` outside the block (Thunderbird counts its own keys up from 1).
+  The choice is persisted: each managed account carries ``mail.account.accountN.mailops_id`` (the
+  inventory account id) in the block, and Thunderbird copies it into ``prefs.js``. The next run reads the
+  markers back (block first, then ``prefs.js``) and keeps every key, so keys never move.
+* **Ownership and removal.** An account is ours only when it carries the marker. A marked account whose id
+  is no longer in the inventory for this profile is removed: its lines leave the block, and every
+  ``mail.account.accountN.*``, ``mail.server.serverN.*``, ``mail.identity.idN.*`` and
+  ``mail.smtpserver.smtpN.*`` pref Thunderbird copied (or wrote) into ``prefs.js`` is deleted, and its
+  keys leave ``mail.accountmanager.accounts`` and ``mail.smtpservers``. A pref the previous block set and
+  the new one does not is also cleared from ``prefs.js`` (``user.js`` removal alone does not undo a value).
+  Accounts without the marker (made by hand) are never changed.
+* **Lists.** ``mail.accountmanager.accounts`` and ``mail.smtpservers`` are never forced from ``user.js``
+  (that would drop accounts the user adds later). They are merged in ``prefs.js`` (the user's keys in
+  their order, ours appended), so ``prefs.js`` is only edited while Thunderbird is closed. The block also
+  lists our accounts in ``mail.accountmanager.appendaccounts`` with ``mailnews.append_preconfig_accounts.version``
+  reset to 1, so Thunderbird appends them to the account list at every start even if the list lost them.
+* **Escaping.** One function, :func:`js_string`, writes every string as an ASCII double-quoted literal
+  (``\\"``, ``\\\\``, ``\\n``, ``\\r``, ``\\uXXXX`` for every other control or non-ASCII character, UTF-16
+  surrogate pairs above U+FFFF); it is valid for Mozilla's preference parser and for JavaScript (.cfg).
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import io
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+KEY_BASE = 1000
+BLOCK_BEGIN = "// >>> mailops.clients thunderbird: managed block, rewritten by Ansible; edit outside it >>>"
+BLOCK_END = "// <<< mailops.clients thunderbird: end of managed block <<<"
+MARKER = "mailops_id"
+
+SOCKET_TYPES = {"none": 0, "starttls": 2, "tls": 3}
+AUTH_METHODS = {
+    "none": 1,
+    "password": 3,
+    "password-encrypted": 4,
+    "gssapi": 5,
+    "ntlm": 6,
+    "oauth2": 10,
+}
+XML_SOCKET_TYPES = {"none": "plain", "starttls": "STARTTLS", "tls": "SSL"}
+XML_AUTH = {
+    "password": "password-cleartext",
+    "password-encrypted": "password-encrypted",
+    "gssapi": "GSSAPI",
+    "ntlm": "NTLM",
+    "oauth2": "OAuth2",
+    "none": "none",
+}
+DEFAULT_PROFILE_ROOTS = {
+    "Linux": "~{user}/.thunderbird",
+    "Darwin": "~{user}/Library/Thunderbird",
+    "Windows": "C:\\Users\\{user}\\AppData\\Roaming\\Thunderbird",
+}
+CFG_FUNCTIONS = ("defaultPref", "lockPref", "pref")
+INT32 = (-(2**31), 2**31 - 1)
+LIST_PREFS = ("mail.accountmanager.accounts", "mail.smtpservers")
+_KIND_PREFIX = {
+    "account": "mail.account.",
+    "server": "mail.server.",
+    "id": "mail.identity.",
+    "smtp": "mail.smtpserver.",
+}
+_KEY_RE = re.compile(r"^(account|server|id|smtp)(\d+)$")
+_NAME_KEY_RE = re.compile(r"^mail\.(account|server|identity|smtpserver)\.([^.]+)\.")
+_PREF_NAME_RE = re.compile(r"^[A-Za-z0-9_.@:+-]+$")
+
+
+class ThunderbirdError(ValueError):
+    """Input that cannot become a working Thunderbird configuration; the message says what and how to fix it."""
+
+
+# --- the one escaping function --------------------------------------------------------------------------
+
+
+def js_string(value: str) -> str:
+    """``value`` as a double-quoted ASCII string literal for prefs files and AutoConfig JavaScript.
+
+    Refuses NUL (Mozilla's preference parser rejects it) and lone surrogates (not text).
+    """
+    if not isinstance(value, str):
+        raise ThunderbirdError(f"expected a string for a preference value, got {type(value).__name__}")
+    out = ['"']
+    for char in value:
+        code = ord(char)
+        if char == '"':
+            out.append('\\"')
+        elif char == "\\":
+            out.append("\\\\")
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\r":
+            out.append("\\r")
+        elif code == 0:
+            raise ThunderbirdError("a preference string cannot contain a NUL character")
+        elif 0xD800 <= code <= 0xDFFF:
+            raise ThunderbirdError(f"a preference string cannot contain a lone surrogate (U+{code:04X})")
+        elif code < 0x20 or code >= 0x7F:
+            if code > 0xFFFF:
+                code -= 0x10000
+                out.append(f"\\u{0xD800 + (code >> 10):04X}\\u{0xDC00 + (code & 0x3FF):04X}")
+            else:
+                out.append(f"\\u{code:04X}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def js_value(value) -> str:
+    """A preference value literal: string, bool or 32-bit integer."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        if not INT32[0] <= value <= INT32[1]:
+            raise ThunderbirdError(f"integer preference value {value} is outside the 32-bit range")
+        return str(value)
+    if isinstance(value, str):
+        return js_string(value)
+    raise ThunderbirdError(f"a preference value must be a string, boolean or integer, got {type(value).__name__}")
+
+
+def pref_line(name: str, value, function: str = "user_pref") -> str:
+    if not _PREF_NAME_RE.match(name):
+        raise ThunderbirdError(f"invalid preference name {name!r}")
+    return f"{function}({js_string(name)}, {js_value(value)});"
+
+
+# --- a tolerant reader for prefs.js / user.js lines (the files Thunderbird writes: one statement per line) ---
+
+_STMT_RE = re.compile(
+    r"""^\s*(?:user_pref|pref|sticky_pref)\s*\(\s*"((?:[^"\\]|\\.)*)"\s*,\s*"""
+    r"""("(?:[^"\\]|\\.)*"|true|false|-?\d+)\s*\)\s*;\s*(?://.*)?$"""
+)
+
+
+def _unescape(body: str) -> str:
+    out = []
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char != "\\":
+            out.append(char)
+            i += 1
+            continue
+        nxt = body[i + 1] if i + 1 < len(body) else ""
+        if nxt == "u" and re.match(r"^[0-9A-Fa-f]{4}$", body[i + 2 : i + 6]):
+            code = int(body[i + 2 : i + 6], 16)
+            i += 6
+            if (
+                0xD800 <= code <= 0xDBFF
+                and body[i : i + 2] == "\\u"
+                and re.match(r"^[0-9A-Fa-f]{4}$", body[i + 2 : i + 6])
+            ):
+                low = int(body[i + 2 : i + 6], 16)
+                if 0xDC00 <= low <= 0xDFFF:
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    i += 6
+            out.append(chr(code))
+        elif nxt == "x" and re.match(r"^[0-9A-Fa-f]{2}$", body[i + 2 : i + 4]):
+            out.append(chr(int(body[i + 2 : i + 4], 16)))
+            i += 4
+        else:
+            out.append({"n": "\n", "r": "\r", "t": "\t"}.get(nxt, nxt))
+            i += 2
+    return "".join(out)
+
+
+def parse_line(line: str):
+    """``(name, value)`` of a one-line preference statement, or None for anything else."""
+    match = _STMT_RE.match(line)
+    if not match:
+        return None
+    raw = match.group(2)
+    if raw.startswith('"'):
+        value = _unescape(raw[1:-1])
+    elif raw in ("true", "false"):
+        value = raw == "true"
+    else:
+        value = int(raw)
+    return _unescape(match.group(1)), value
+
+
+def read_prefs(text: str | None) -> dict:
+    """Name -> value of every one-line statement (the last one wins, as in Thunderbird)."""
+    result = {}
+    for line in (text or "").splitlines():
+        parsed = parse_line(line)
+        if parsed:
+            result[parsed[0]] = parsed[1]
+    return result
+
+
+# --- the block in user.js ----------------------------------------------------------------------------
+
+
+@dataclass
+class UserJs:
+    before: list[str]
+    block: list[str] | None
+    after: list[str]
+
+
+def split_user_js(text: str | None, where: str = "user.js") -> UserJs:
+    lines = (text or "").splitlines()
+    begins = [i for i, line in enumerate(lines) if line.strip() == BLOCK_BEGIN]
+    ends = [i for i, line in enumerate(lines) if line.strip() == BLOCK_END]
+    if not begins and not ends:
+        return UserJs(lines, None, [])
+    if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
+        raise ThunderbirdError(
+            f"{where} has {len(begins)} begin and {len(ends)} end markers of the mailops.clients block (expected one "
+            "pair, begin first); repair or delete the block by hand, the next run writes it again"
+        )
+    return UserJs(lines[: begins[0]], lines[begins[0] + 1 : ends[0]], lines[ends[0] + 1 :])
+
+
+def join_user_js(parts: UserJs, block: list[str] | None) -> str:
+    before = list(parts.before)
+    after = list(parts.after)
+    if block is None:
+        # drop the blank line that separated our block from the user's lines
+        while before and not before[-1].strip() and not after:
+            before.pop()
+        lines = before + after
+    else:
+        if parts.block is None and before and before[-1].strip():
+            before.append("")
+        lines = before + [BLOCK_BEGIN, *block, BLOCK_END] + after
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+# --- key bookkeeping -----------------------------------------------------------------------------------
+
+
+def _keys_in(prefs: Mapping) -> set:
+    """Every account/server/identity/smtp key a set of prefs names or references."""
+    keys = set()
+    for name, value in prefs.items():
+        match = _NAME_KEY_RE.match(name)
+        if match:
+            keys.add(match.group(2))
+        if isinstance(value, str) and (
+            name in LIST_PREFS
+            or name.endswith((".server", ".identities", ".smtpServer"))
+            or name in ("mail.accountmanager.defaultaccount", "mail.smtp.defaultserver")
+            or name == "mail.accountmanager.appendaccounts"
+        ):
+            keys.update(k.strip() for k in value.split(",") if k.strip())
+    return keys
+
+
+def _markers(prefs: Mapping) -> dict:
+    """Account number -> inventory id, from ``mail.account.accountN.mailops_id`` prefs."""
+    found = {}
+    for name, value in prefs.items():
+        match = re.match(r"^mail\.account\.account(\d+)\." + MARKER + "$", name)
+        if match and isinstance(value, str) and value:
+            found[int(match.group(1))] = value
+    return found
+
+
+def keys_for(number: int) -> dict:
+    return {"account": f"account{number}", "server": f"server{number}", "id": f"id{number}", "smtp": f"smtp{number}"}
+
+
+def allocate(ids: Sequence[str], owned: Mapping[str, int], used: set, base: int = KEY_BASE) -> dict:
+    """id -> number: owned ids keep theirs; new ids get the smallest free number from ``base`` (in order)."""
+    result = {i: owned[i] for i in ids if i in owned}
+    taken = set(owned.values()) | set(result.values())
+    number = base
+    for account_id in ids:
+        if account_id in result:
+            continue
+        while number in taken or any(k in used for k in keys_for(number).values()):
+            number += 1
+        result[account_id] = number
+        taken.add(number)
+    return result
+
+
+# --- what goes into the block -------------------------------------------------------------------------
+
+
+def check_collisions(accounts: Sequence[Mapping], where: str = "") -> None:
+    """Thunderbird identifies incoming servers by type + user@host and ignores the port: refuse duplicates."""
+    seen: dict[tuple, Mapping] = {}
+    for account in accounts:
+        inc = account["incoming"]
+        key = (inc["protocol"], (inc["username"] or "").lower(), inc["host"].lower())
+        other = seen.get(key)
+        if other is not None:
+            ports = f"ports {other['incoming']['port']} and {inc['port']}"
+            if other["incoming"]["port"] == inc["port"]:
+                ports = f"port {inc['port']} in both"
+            raise ThunderbirdError(
+                f"thunderbird{where}: accounts {other['id']} and {account['id']} both use {inc['protocol'].upper()} "
+                f"user {inc['username']} on host {inc['host']} ({ports}); Thunderbird identifies incoming servers "
+                "by user@host and ignores the port, so it would treat them as one server. Remove one of them, or "
+                "reach one through another host name"
+            )
+        seen[key] = account
+
+
+def account_prefs(account: Mapping, number: int, options: Mapping | None = None) -> list[tuple[str, object]]:
+    """The ``(name, value)`` prefs of one account, in a fixed order."""
+    options = options or {}
+    keys = keys_for(number)
+    inc, out = account["incoming"], account["outgoing"]
+    srv = f"mail.server.{keys['server']}."
+    ident = f"mail.identity.{keys['id']}."
+    smtp = f"mail.smtpserver.{keys['smtp']}."
+    prefs: list[tuple[str, object]] = [
+        (f"mail.account.{keys['account']}.{MARKER}", account["id"]),
+        (f"mail.account.{keys['account']}.server", keys["server"]),
+        (f"mail.account.{keys['account']}.identities", keys["id"]),
+        (srv + "type", inc["protocol"]),
+        (srv + "hostname", inc["host"]),
+        (srv + "port", int(inc["port"])),
+        (srv + "socketType", SOCKET_TYPES[inc["security"]]),
+        (srv + "authMethod", AUTH_METHODS[inc["auth"]]),
+        (srv + "userName", inc["username"] or ""),
+        (srv + "name", options.get("account_name_format", "{email}").format(**_names(account))),
+        (srv + "login_at_startup", bool(options.get("login_at_startup", True))),
+    ]
+    if account.get("check_interval_minutes"):
+        prefs += [(srv + "check_new_mail", True), (srv + "check_time", int(account["check_interval_minutes"]))]
+    if inc["protocol"] == "pop3":
+        pop3 = account.get("pop3") or {}
+        leave = bool(pop3.get("leave_on_server"))
+        days = pop3.get("delete_after_days")
+        prefs += [
+            (srv + "download_on_biff", True),
+            (srv + "leave_on_server", leave),
+            (srv + "delete_mail_left_on_server", leave and bool(options.get("pop3_delete_mail_left_on_server", True))),
+            (srv + "delete_by_age_from_server", leave and days is not None),
+        ]
+        if days is not None:
+            prefs.append((srv + "num_days_to_leave_on_server", int(days)))
+    prefs += [
+        (ident + "fullName", account["display_name"]),
+        (ident + "useremail", account["email"]),
+        (ident + "smtpServer", keys["smtp"]),
+        (ident + "valid", True),
+    ]
+    if account.get("reply_to"):
+        prefs.append((ident + "reply_to", account["reply_to"]))
+    if account.get("signature"):
+        prefs += [(ident + "htmlSigText", account["signature"]), (ident + "htmlSigFormat", False)]
+    prefs += [
+        (smtp + "type", "smtp"),
+        (smtp + "hostname", out["host"]),
+        (smtp + "port", int(out["port"])),
+        (smtp + "try_ssl", SOCKET_TYPES[out["security"]]),
+        (smtp + "authMethod", AUTH_METHODS[out["auth"]]),
+    ]
+    if out["auth"] != "none":
+        prefs.append((smtp + "username", out["username"] or ""))
+    prefs.append((smtp + "description", account["email"]))
+    return prefs
+
+
+def _names(account: Mapping) -> dict:
+    return {
+        "email": account["email"],
+        "display_name": account["display_name"],
+        "id": account["id"],
+        "domain": account["domain"],
+        "local_part": account["local_part"],
+    }
+
+
+def global_prefs(accounts: Sequence[Mapping], numbers: Mapping[str, int], options: Mapping | None = None) -> list:
+    options = options or {}
+    prefs: list[tuple[str, object]] = []
+    if accounts:
+        prefs.append(
+            ("mail.accountmanager.appendaccounts", ",".join(keys_for(numbers[a["id"]])["account"] for a in accounts))
+        )
+        prefs.append(("mailnews.append_preconfig_accounts.version", 1))
+    default = options.get("default_account")
+    if default and accounts:
+        chosen = None
+        if default == "first":
+            chosen = accounts[0]
+        else:
+            chosen = next((a for a in accounts if default in (a["id"], a["email"])), None)
+        if chosen is not None:
+            prefs.append(("mail.accountmanager.defaultaccount", keys_for(numbers[chosen["id"]])["account"]))
+    timeouts = sorted({int(a["timeout"]) for a in accounts if a.get("timeout")})
+    if timeouts:
+        prefs.append(("mailnews.tcptimeout", timeouts[-1]))
+    for name in sorted(options.get("extra_prefs") or {}):
+        prefs.append((name, options["extra_prefs"][name]))
+    return prefs
+
+
+def render_block(accounts: Sequence[Mapping], numbers: Mapping[str, int], options: Mapping | None = None) -> list[str]:
+    lines = [
+        "// Accounts of the Ansible inventory (collection mailops.clients, role thunderbird). Keys stay fixed:",
+        "// mail.account.accountN.mailops_id names the inventory account that owns accountN/serverN/idN/smtpN.",
+    ]
+    for account in accounts:
+        number = numbers[account["id"]]
+        lines.append(f"// {keys_for(number)['account']}: {_comment_safe(account['id'])}")
+        lines.extend(pref_line(name, value) for name, value in account_prefs(account, number, options))
+    globals_ = global_prefs(accounts, numbers, options)
+    if globals_:
+        lines.append("// profile-wide")
+        lines.extend(pref_line(name, value) for name, value in globals_)
+    return lines
+
+
+def _comment_safe(text: str) -> str:
+    return js_string(text)[1:-1]
+
+
+# --- planning one profile ------------------------------------------------------------------------------
+
+
+@dataclass
+class ProfilePlan:
+    user_js: str
+    prefs_js: str | None  # None: leave prefs.js alone
+    keys: dict = field(default_factory=dict)  # account id -> {"account": ..., "server": ..., ...}
+    removed: list = field(default_factory=list)  # ids of accounts removed from the profile
+    warnings: list = field(default_factory=list)
+
+
+def _merge_list(current: str | None, drop: set, add: Sequence[str]) -> str:
+    keys = [k.strip() for k in (current or "").split(",") if k.strip()]
+    keys = [k for k in dict.fromkeys(keys) if k not in drop]
+    keys += [k for k in add if k not in keys]
+    return ",".join(keys)
+
+
+def plan_profile(
+    accounts: Sequence[Mapping],
+    user_js: str | None,
+    prefs_js: str | None,
+    options: Mapping | None = None,
+    where: str = "",
+) -> ProfilePlan:
+    """New ``user.js`` text and, when needed, new ``prefs.js`` text for one profile.
+
+    ``accounts``: the normalized accounts this profile should hold (inventory order). ``prefs_js`` None
+    means the profile has no prefs.js yet. ``where`` names the profile in messages.
+    """
+    options = options or {}
+    check_collisions(accounts, where)
+    parts = split_user_js(user_js, f"user.js{where}")
+    block_prefs = read_prefs("\n".join(parts.block or []))
+    outside_user = read_prefs("\n".join(parts.before + parts.after))
+    prefs = read_prefs(prefs_js)
+
+    block_owned = _markers(block_prefs)
+    owned_numbers = dict(_markers(prefs))
+    owned_numbers.update(block_owned)  # for one number the block wins over prefs.js
+    ids = [a["id"] for a in accounts]
+    by_id: dict[str, int] = {}
+    # an id marked more than once keeps the block's (then the lowest) number; the others are stale
+    for number, account_id in [*sorted(block_owned.items()), *sorted(owned_numbers.items())]:
+        by_id.setdefault(account_id, number)
+    ours_all = set()
+    for number in owned_numbers:
+        ours_all.update(keys_for(number).values())
+    used = (_keys_in(prefs) | _keys_in(outside_user)) - ours_all
+    numbers = allocate(ids, {i: n for i, n in by_id.items() if i in ids}, used)
+
+    keep_numbers = set(numbers.values())
+    stale_numbers = sorted(n for n in owned_numbers if n not in keep_numbers)
+    removed = sorted({owned_numbers[n] for n in stale_numbers if owned_numbers[n] not in ids})
+    warnings = []
+    hand_made = {}
+    for name, value in prefs.items():
+        match = re.match(r"^mail\.server\.([^.]+)\.hostname$", name)
+        if match and match.group(1) not in ours_all and isinstance(value, str):
+            srv = match.group(1)
+            hand_made[
+                (
+                    prefs.get(f"mail.server.{srv}.type"),
+                    str(prefs.get(f"mail.server.{srv}.userName", "")).lower(),
+                    value.lower(),
+                )
+            ] = srv
+    for account in accounts:
+        inc = account["incoming"]
+        srv = hand_made.get((inc["protocol"], (inc["username"] or "").lower(), inc["host"].lower()))
+        if srv:
+            warnings.append(
+                f"profile{where}: account {account['id']} duplicates the account the user made by hand ({srv}, "
+                f"{inc['protocol']} {inc['username']}@{inc['host']}); Thunderbird will show both. Remove one of them"
+            )
+        if inc["auth"] == "oauth2" or account["outgoing"]["auth"] == "oauth2":
+            warnings.append(
+                f"profile{where}: account {account['id']} uses OAuth2; Thunderbird can only get tokens for providers "
+                "it ships OAuth2 settings for (OAuth2Providers)"
+            )
+
+    new_block = render_block(accounts, numbers, options) if accounts else None
+    new_user_js = join_user_js(parts, new_block)
+    new_block_prefs = read_prefs("\n".join(new_block or []))
+
+    # prefs.js: drop what belongs to stale numbers, clear prefs the old block set and the new one does not,
+    # merge our keys into the two lists.
+    stale_prefixes = tuple(
+        _KIND_PREFIX[kind] + key + "." for number in stale_numbers for kind, key in keys_for(number).items()
+    )
+    cleared = {name for name in block_prefs if name not in new_block_prefs}
+    stale_keys = {k for n in stale_numbers for k in keys_for(n).values()}
+    new_accounts_keys = [keys_for(numbers[i])["account"] for i in ids]
+    new_smtp_keys = [keys_for(numbers[i])["smtp"] for i in ids]
+    if prefs_js is None and not accounts:
+        return ProfilePlan(new_user_js, None, {}, removed, warnings)
+    lines = (prefs_js or "").splitlines()
+    if prefs_js is None:
+        lines = [
+            "// Mozilla User Preferences",
+            "",
+            "// Started by mailops.clients before Thunderbird's first start; Thunderbird rewrites this file.",
+            "",
+        ]
+    out_lines = []
+    seen_lists = set()
+    for line in lines:
+        parsed = parse_line(line)
+        if parsed is None:
+            out_lines.append(line)
+            continue
+        name, value = parsed
+        if name.startswith(stale_prefixes) or (name in cleared and name not in LIST_PREFS):
+            continue
+        if name in LIST_PREFS:
+            seen_lists.add(name)
+            add = new_accounts_keys if name == "mail.accountmanager.accounts" else new_smtp_keys
+            merged = _merge_list(value if isinstance(value, str) else "", stale_keys, add)
+            out_lines.append(pref_line(name, merged, "user_pref") if merged != value else line)
+            continue
+        if name in ("mail.accountmanager.defaultaccount", "mail.smtp.defaultserver") and value in stale_keys:
+            continue
+        out_lines.append(line)
+    for name, add in (("mail.accountmanager.accounts", new_accounts_keys), ("mail.smtpservers", new_smtp_keys)):
+        if name not in seen_lists and add:
+            out_lines.append(pref_line(name, ",".join(add), "user_pref"))
+    new_prefs_js = "\n".join(out_lines) + "\n"
+    if prefs_js is not None and new_prefs_js == prefs_js:
+        new_prefs_js = None
+    keys = {i: keys_for(numbers[i]) for i in ids}
+    return ProfilePlan(new_user_js, new_prefs_js, keys, removed, warnings)
+
+
+# --- profiles.ini ----------------------------------------------------------------------------------------
+
+
+def parse_profiles_ini(text: str, root: str, sep: str = "/") -> list[dict]:
+    """Profiles of a ``profiles.ini``: ``[{"name", "path", "default"}]`` in file order.
+
+    ``default`` is true for the profiles an ``[Install...]`` section names (what current Thunderbird starts
+    with), or, when there is no such section, for the ``Default=1`` profile.
+    """
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # keep key case
+    try:
+        parser.read_file(io.StringIO(text))
+    except configparser.Error as err:
+        raise ThunderbirdError(f"cannot read {root}{sep}profiles.ini: {err.__class__.__name__}") from None
+    install_defaults = {
+        parser.get(s, "Default").replace("\\", "/")
+        for s in parser.sections()
+        if s.startswith("Install") and parser.has_option(s, "Default")
+    }
+    profiles = []
+    for section in parser.sections():
+        if not section.startswith("Profile") or not parser.has_option(section, "Path"):
+            continue
+        raw = parser.get(section, "Path")
+        relative = parser.get(section, "IsRelative", fallback="1").strip() == "1"
+        norm = raw.replace("\\", "/")
+        path = root.rstrip("/\\") + sep + raw.replace("/", sep).replace("\\", sep) if relative else raw
+        profiles.append(
+            {
+                "name": parser.get(section, "Name", fallback=section),
+                "path": path,
+                "relative_path": norm if relative else None,
+                "default_flag": parser.get(section, "Default", fallback="0").strip() == "1",
+                "install_default": norm in install_defaults or raw in install_defaults,
+            }
+        )
+    any_install = any(p["install_default"] for p in profiles)
+    for profile in profiles:
+        profile["default"] = profile["install_default"] if any_install else profile["default_flag"]
+        del profile["default_flag"], profile["install_default"]
+    return profiles
+
+
+def select_profiles(profiles: Sequence[Mapping], select: str, where: str = "") -> list[Mapping]:
+    if select == "all":
+        return list(profiles)
+    if select != "default":
+        wanted = [p for p in profiles if p["name"] == select]
+        if not wanted:
+            names = ", ".join(p["name"] for p in profiles) or "none"
+            raise ThunderbirdError(f"no Thunderbird profile named {select!r}{where} (profiles: {names})")
+        return wanted
+    defaults = [p for p in profiles if p["default"]]
+    if defaults:
+        return defaults
+    if len(profiles) == 1:
+        return list(profiles)
+    names = ", ".join(p["name"] for p in profiles)
+    raise ThunderbirdError(
+        f"cannot tell which Thunderbird profile is the default{where} (profiles: {names}, none marked default); "
+        "set mailops_thunderbird_profile to a profile name or to all"
+    )
+
+
+NEW_PROFILE_DIR = "mailops.default"
+
+
+def new_profiles_ini() -> str:
+    """profiles.ini for a profile this collection creates (``mailops.default``, relative, the default)."""
+    return (
+        "[Profile0]\nName=default\nIsRelative=1\nPath=" + NEW_PROFILE_DIR + "\nDefault=1\n\n"
+        "[General]\nStartWithLastProfile=1\nVersion=2\n"
+    )
+
+
+def profile_lock_pid(link_target: str | None):
+    """PID from the target of a Linux profile ``lock`` symlink (``127.0.1.1:+1234``), else None."""
+    match = re.match(r"^.*:\+?(\d+)$", link_target or "")
+    return int(match.group(1)) if match else None
+
+
+# --- enterprise AutoConfig ------------------------------------------------------------------------------
+
+ENTERPRISE_BASE = 100000
+
+
+def enterprise_numbers(accounts: Sequence[Mapping]) -> dict:
+    """Stable numbers independent of any profile: 100000 + a hash of (user, id), probing on collision."""
+    result = {}
+    taken = set()
+    for account in sorted(accounts, key=lambda a: (a.get("user") or "", a["id"])):
+        digest = hashlib.sha256(f"{account.get('user') or ''}\0{account['id']}".encode()).digest()
+        number = ENTERPRISE_BASE + int.from_bytes(digest[:4], "big") % 900000
+        while number in taken:
+            number = ENTERPRISE_BASE + (number - ENTERPRISE_BASE + 1) % 900000
+        taken.add(number)
+        result[(account.get("user"), account["id"])] = number
+    return result
+
+
+def render_enterprise(accounts: Sequence[Mapping], options: Mapping | None = None) -> dict:
+    """``{"autoconfig.js": text, "<cfg_name>": text}`` for the Thunderbird installation directory.
+
+    Accounts without ``user`` apply to everybody; accounts with ``user`` only when the environment variable
+    USER (USERNAME on Windows) equals it. Account prefs use ``defaultPref`` (``lockPref`` with
+    ``lock_accounts``). The account and SMTP lists are never locked: ``mail.smtpservers`` is a default value
+    and the accounts are appended to the user's list at every start (``mail.accountmanager.appendaccounts``
+    with ``mailnews.append_preconfig_accounts.version`` reset to 1, as in ``user.js``).
+    """
+    options = options or {}
+    cfg_name = options.get("cfg_name") or "mailops.cfg"
+    if not re.match(r"^[A-Za-z0-9._-]+\.cfg$", cfg_name) or cfg_name == "dsengine.cfg":
+        raise ThunderbirdError(f"cfg_name {cfg_name!r} must be a plain file name ending in .cfg (not dsengine.cfg)")
+    account_fn = "lockPref" if options.get("lock_accounts") else "defaultPref"
+    numbers = enterprise_numbers(accounts)
+    groups: dict = {}
+    for account in accounts:
+        groups.setdefault(account.get("user"), []).append(account)
+    lines = [
+        "// mailops.clients: Thunderbird enterprise AutoConfig, managed by Ansible (Thunderbird skips this first line)",
+        f"// Evaluated at every start; account prefs are {account_fn} values. See docs/thunderbird.md.",
+    ]
+    for name in sorted(options.get("prefs") or {}):
+        lines.append(pref_line(name, options["prefs"][name], "defaultPref"))
+    for name in sorted(options.get("locked_prefs") or {}):
+        lines.append(pref_line(name, options["locked_prefs"][name], "lockPref"))
+    if accounts:
+        lines += [
+            'var mailopsUser = getenv("USER") || getenv("USERNAME") || "";',
+            "var mailopsAccounts = [];",
+            "var mailopsSmtp = [];",
+        ]
+    for user in sorted(groups, key=lambda u: (u is not None, u or "")):
+        members = groups[user]
+        check_collisions(members, f" (AutoConfig, user {user or 'everybody'})")
+        indent = ""
+        if user is not None:
+            lines.append(f"if (mailopsUser == {js_string(user)}) {{")
+            indent = "  "
+        for account in members:
+            number = numbers[(user, account["id"])]
+            lines.append(f"{indent}// {_comment_safe(account['id'])}")
+            for name, value in account_prefs(account, number, options):
+                lines.append(indent + pref_line(name, value, account_fn))
+            keys = keys_for(number)
+            lines.append(f"{indent}mailopsAccounts.push({js_string(keys['account'])});")
+            lines.append(f"{indent}mailopsSmtp.push({js_string(keys['smtp'])});")
+        if user is not None:
+            lines.append("}")
+    if accounts:
+        lines += [
+            "if (mailopsAccounts.length) {",
+            '  defaultPref("mail.accountmanager.appendaccounts", mailopsAccounts.join(","));',
+            '  pref("mailnews.append_preconfig_accounts.version", 1);',
+            '  defaultPref("mail.smtpservers", mailopsSmtp.join(","));',
+            "}",
+        ]
+    bootstrap = "\n".join(
+        [
+            "// mailops.clients: enterprise AutoConfig bootstrap, managed by Ansible",
+            pref_line("general.config.filename", cfg_name, "pref"),
+            pref_line("general.config.obscure_value", 0, "pref"),
+        ]
+    )
+    return {"autoconfig.js": bootstrap + "\n", cfg_name: "\n".join(lines) + "\n"}
+
+
+# --- autoconfig XML (config-v1.1.xml) --------------------------------------------------------------------
+
+
+def _placeholder(account: Mapping, username: str | None, warnings: list) -> str | None:
+    if username is None:
+        return None
+    if username == account["email"]:
+        return "%EMAILADDRESS%"
+    if username == account["local_part"]:
+        return "%EMAILLOCALPART%"
+    warnings.append(
+        f"autoconfig XML for {account['domain']}: account {account['id']} logs in as {username!r}, which is neither "
+        "the address nor its local part; the file offers %EMAILADDRESS% (users correct it in the wizard)"
+    )
+    return "%EMAILADDRESS%"
+
+
+def render_autoconfig_xml(accounts: Sequence[Mapping], options: Mapping | None = None) -> tuple[dict, list]:
+    """``({domain: xml bytes}, warnings)``: one ``clientConfig`` per mail domain, servers in inventory order."""
+    options = options or {}
+    warnings: list[str] = []
+    by_domain: dict[str, list] = {}
+    for account in accounts:
+        by_domain.setdefault(account["domain"].lower(), []).append(account)
+    result = {}
+    for domain in sorted(by_domain):
+        members = by_domain[domain]
+        root = ET.Element("clientConfig", {"version": "1.1"})
+        provider = ET.SubElement(root, "emailProvider", {"id": domain})
+        ET.SubElement(provider, "domain").text = domain
+        display = (options.get("display_names") or {}).get(domain) or domain
+        ET.SubElement(provider, "displayName").text = display
+        ET.SubElement(provider, "displayShortName").text = (options.get("short_names") or {}).get(domain) or display
+        seen_in, seen_out = [], []
+        incoming, outgoing = [], []
+        for account in members:
+            inc, out = account["incoming"], account["outgoing"]
+            if inc["auth"] == "none":
+                warnings.append(
+                    f"autoconfig XML for {domain}: incoming server of {account['id']} has auth none, which "
+                    "autoconfig cannot express for incoming servers; left out"
+                )
+            else:
+                user = _placeholder(account, inc["username"], warnings)
+                key = (inc["protocol"], inc["host"], inc["port"], inc["security"], inc["auth"], user)
+                if key not in seen_in:
+                    seen_in.append(key)
+                    incoming.append((account, user))
+            user = None if out["auth"] == "none" else _placeholder(account, out["username"], warnings)
+            key = (out["host"], out["port"], out["security"], out["auth"], user)
+            if key not in seen_out:
+                seen_out.append(key)
+                outgoing.append((account, user))
+        for account, user in incoming:
+            inc = account["incoming"]
+            server = ET.SubElement(provider, "incomingServer", {"type": inc["protocol"]})
+            ET.SubElement(server, "hostname").text = inc["host"]
+            ET.SubElement(server, "port").text = str(inc["port"])
+            ET.SubElement(server, "socketType").text = XML_SOCKET_TYPES[inc["security"]]
+            ET.SubElement(server, "authentication").text = XML_AUTH[inc["auth"]]
+            ET.SubElement(server, "username").text = user
+            if inc["protocol"] == "pop3" and account.get("pop3"):
+                pop3 = ET.SubElement(server, "pop3")
+                leave = bool(account["pop3"].get("leave_on_server"))
+                ET.SubElement(pop3, "leaveMessagesOnServer").text = "true" if leave else "false"
+                if leave and account["pop3"].get("delete_after_days") is not None:
+                    ET.SubElement(pop3, "daysToLeaveMessagesOnServer").text = str(account["pop3"]["delete_after_days"])
+        for account, user in outgoing:
+            out = account["outgoing"]
+            server = ET.SubElement(provider, "outgoingServer", {"type": "smtp"})
+            ET.SubElement(server, "hostname").text = out["host"]
+            ET.SubElement(server, "port").text = str(out["port"])
+            ET.SubElement(server, "socketType").text = XML_SOCKET_TYPES[out["security"]]
+            ET.SubElement(server, "authentication").text = XML_AUTH[out["auth"]]
+            if user is not None:
+                ET.SubElement(server, "username").text = user
+        if any(a["incoming"]["auth"] == "oauth2" for a in members):
+            warnings.append(
+                f"autoconfig XML for {domain}: OAuth2 is offered, but Thunderbird accepts it only for hosts it ships "
+                "OAuth2 settings for"
+            )
+        ET.indent(root, space="  ")
+        body = ET.tostring(root, encoding="unicode")
+        result[domain] = ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+    return result, warnings

@@ -1,0 +1,403 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Proof in the real client: Thunderbird (Debian package) loads what the role rendered and logs in with it.
+
+The role renders a profile for a sample inventory against the mail lab; Thunderbird starts headless and
+offline on that profile (Marionette on loopback, updates/telemetry/remote settings/autoconfig lookups/safe
+browsing/captive portal off, MOZ_DISABLE_NONLOCAL_CONNECTIONS=1). Through Marionette in the chrome context
+the test reads MailServices.accounts and MailServices.outgoingServer and compares every account, server and
+identity with the rendered values; then it goes online and makes Thunderbird log in to the lab's IMAP (TLS
+and STARTTLS) and POP3 (TLS, leave on server), checked in Dovecot's log and the mailbox. Passwords go into
+Thunderbird's login manager through chrome JS, never into a file. The lab CA is imported into the profile's
+NSS database with certutil (libnss3-tools) before the start.
+
+Not in a private network namespace: the lab runs in the host's namespace. Nothing dials off-loopback: the
+accounts point at 127.0.0.1/localhost and the prefs below plus MOZ_DISABLE_NONLOCAL_CONNECTIONS keep
+Thunderbird's own services off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import endpoint_key, normalize_accounts
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" / "plugin_utils"))
+from strict_prefs import parse_prefs  # noqa: E402
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+THUNDERBIRD = shutil.which("thunderbird")
+PLAY = """
+- hosts: all
+  gather_facts: false
+  roles:
+    - role: mailops.clients.thunderbird
+"""
+UNICODE_NAME = 'Bob Ünïcødé 😀 "quoted" \\ back'
+# Keep Thunderbird on loopback and quiet: the user's own lines of user.js, outside the managed block.
+HARNESS_PREFS = {
+    "app.update.auto": False,
+    "app.update.checkInstallTime": False,
+    "app.update.disabledForTesting": True,
+    "app.normandy.enabled": False,
+    "browser.safebrowsing.malware.enabled": False,
+    "browser.safebrowsing.phishing.enabled": False,
+    "browser.safebrowsing.downloads.enabled": False,
+    "browser.safebrowsing.provider.mozilla.updateURL": "",
+    "datareporting.healthreport.uploadEnabled": False,
+    "datareporting.policy.dataSubmissionEnabled": False,
+    "toolkit.telemetry.enabled": False,
+    "toolkit.telemetry.unified": False,
+    "toolkit.telemetry.server": "",
+    "services.settings.server": "http://127.0.0.1:9/",
+    "network.captive-portal-service.enabled": False,
+    "network.connectivity-service.enabled": False,
+    "network.dns.disableIPv6": True,
+    "extensions.update.enabled": False,
+    "extensions.getAddons.cache.enabled": False,
+    "mailnews.auto_config.fetchFromISP.enabled": False,
+    "mailnews.auto_config.fetchFromExchange.enabled": False,
+    "mailnews.auto_config.guess.enabled": False,
+    "mailnews.auto_config_url": "http://127.0.0.1:9/",
+    "mailnews.start_page.enabled": False,
+    "mail.provider.enabled": False,
+    "mail.shell.checkDefaultClient": False,
+    "mail.biff.show_alert": False,
+    "mail.rights.version": 1,
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _js(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def inventory(lab):
+    ports = lab.ports
+    servers = {
+        "tls": {
+            "incoming": {"protocol": "imap", "host": "127.0.0.1", "port": ports["imaps"], "security": "tls"},
+            "outgoing": {"host": "127.0.0.1", "port": ports["submissions"], "security": "tls"},
+            "timeout": 30,
+        },
+        "starttls": {
+            "incoming": {"protocol": "imap", "host": "localhost", "port": ports["imap"], "security": "starttls"},
+            "outgoing": {"host": "localhost", "port": ports["submission"], "security": "starttls"},
+        },
+        "pop": {
+            "incoming": {"protocol": "pop3", "host": "127.0.0.1", "port": ports["pop3s"], "security": "tls"},
+            "outgoing": {"host": "127.0.0.1", "port": ports["submission"], "security": "starttls"},
+        },
+    }
+    accounts = [
+        {"email": "alice@example.test", "server": "tls", "user": "tester", "display_name": "Alice Ëxample"},
+        {"email": "bob@example.test", "server": "starttls", "user": "tester", "display_name": UNICODE_NAME},
+        {
+            "email": "carol@example.test",
+            "server": "pop",
+            "user": "tester",
+            "display_name": "Carol «POP»",
+            "pop3": {"leave_on_server": True, "delete_after_days": 14},
+            "check_interval_minutes": 7,
+        },
+    ]
+    return servers, accounts
+
+
+@pytest.fixture
+def thunderbird_profile(tmp_path, mail_lab, ansible_playbook):
+    if THUNDERBIRD is None:
+        pytest.skip("the thunderbird binary is not installed (tools/install-system-deps.sh thunderbird libnss3-tools)")
+    home = tmp_path / "home" / "tester"
+    profile = home / ".thunderbird" / "test.default"
+    profile.mkdir(parents=True)
+    (home / ".thunderbird" / "profiles.ini").write_text(
+        "[Profile0]\nName=test\nIsRelative=1\nPath=test.default\nDefault=1\n\n[General]\nStartWithLastProfile=1\n"
+    )
+    marionette_port = _free_port()
+    harness = dict(HARNESS_PREFS, **{"marionette.port": marionette_port})
+    user_lines = "".join(f"user_pref({_js(k)}, {_js(v)});\n" for k, v in sorted(harness.items()))
+    (profile / "user.js").write_text(user_lines)
+
+    servers, accounts = inventory(mail_lab)
+    normalized = normalize_accounts(accounts, servers, host="localhost")
+    keys = {endpoint_key(a[d]) for a in normalized for d in ("incoming", "outgoing")}
+    extra = {
+        "mailops_servers": servers,
+        "mailops_accounts": accounts,
+        "mailops_verified": {"endpoints": {k: {"verdict": "ok", "findings": []} for k in keys}, "accounts": {}},
+        "mailops_thunderbird_profiles_root": str(tmp_path / "home" / "{user}" / ".thunderbird"),
+        "mailops_thunderbird_owner": None,
+        "mailops_thunderbird_become": False,
+        # A POP3 account that logs in at startup makes an offline start ask (modally) whether to go online,
+        # which blocks the Marionette session; the test logs in explicitly once online.
+        "mailops_thunderbird_login_at_startup": False,
+    }
+    run = ansible_playbook(PLAY, extra_vars=extra)
+    assert "failed=0" in run.stdout, run.stdout + run.stderr
+    user_js = (profile / "user.js").read_text()
+    assert user_js.startswith(user_lines)
+    rendered = {name: value for kind, name, value in parse_prefs(user_js)}
+
+    subprocess.run(["certutil", "-N", "-d", f"sql:{profile}", "--empty-password"], check=True, timeout=60)
+    subprocess.run(
+        ["certutil", "-A", "-n", "mailops lab CA", "-t", "C,,", "-i", mail_lab.ca_path, "-d", f"sql:{profile}"],
+        check=True,
+        timeout=60,
+    )
+    return {
+        "profile": profile,
+        "home": home,
+        "port": marionette_port,
+        "rendered": rendered,
+        "normalized": normalized,
+    }
+
+
+@pytest.fixture
+def marionette(thunderbird_profile, tmp_path):
+    from marionette_driver.marionette import Marionette
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "HOME": str(thunderbird_profile["home"]),
+            "MOZ_HEADLESS": "1",
+            "MOZ_DISABLE_NONLOCAL_CONNECTIONS": "1",
+            "MOZ_CRASHREPORTER_DISABLE": "1",
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        }
+    )
+    log = tmp_path / "thunderbird.log"
+    cmd = [
+        THUNDERBIRD,
+        "--headless",
+        "--marionette",
+        "-remote-allow-system-access",
+        "--no-remote",
+        "-offline",
+        "--profile",
+        str(thunderbird_profile["profile"]),
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    client = None
+    try:
+        client = Marionette(host="127.0.0.1", port=thunderbird_profile["port"], socket_timeout=60)
+        try:
+            client.start_session(timeout=60)
+        except Exception as exc:
+            raise AssertionError(f"no Marionette session: {exc}\n{log.read_text(errors='replace')[-3000:]}") from None
+        client.set_context("chrome")
+        client.timeout.script = 60
+        yield client
+    finally:
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.delete_session()
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+READ_BACK = """
+const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
+const pop3 = s => (s.type == "pop3" ? s.QueryInterface(Ci.nsIPop3IncomingServer) : null);
+const accounts = MailServices.accounts.accounts.map(a => {
+  const s = a.incomingServer;
+  return {
+    key: a.key,
+    server: s && {
+      key: s.key, type: s.type, hostName: s.hostname, port: s.port, socketType: s.socketType,
+      authMethod: s.authMethod, username: s.username, prettyName: s.prettyName,
+      loginAtStartUp: s.loginAtStartUp, doBiff: s.doBiff, biffMinutes: s.biffMinutes,
+      leaveOnServer: pop3(s) && pop3(s).leaveMessagesOnServer,
+      deleteMailLeftOnServer: pop3(s) && pop3(s).deleteMailLeftOnServer,
+      deleteByAge: pop3(s) && pop3(s).deleteByAgeFromServer,
+      numDays: pop3(s) && pop3(s).numDaysToLeaveOnServer,
+    },
+    identities: a.identities.map(i => ({
+      key: i.key, fullName: i.fullName, email: i.email, smtpServerKey: i.smtpServerKey, valid: i.valid,
+    })),
+  };
+});
+const smtp = MailServices.outgoingServer.servers.map(s => {
+  const x = s.QueryInterface(Ci.nsISmtpServer);
+  return { key: s.key, hostname: x.hostname, port: x.port, socketType: s.socketType, authMethod: s.authMethod,
+           username: s.username, description: s.description };
+});
+return {
+  accounts, smtp,
+  defaultAccount: MailServices.accounts.defaultAccount && MailServices.accounts.defaultAccount.key,
+  tcptimeout: Services.prefs.getIntPref("mailnews.tcptimeout"),
+  offline: Services.io.offline,
+  version: Services.appinfo.version,
+};
+"""
+
+LOGIN = """
+const [serverKey, password, resolve] = arguments;
+const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
+const server = MailServices.accounts.getIncomingServer(serverKey);
+const origin = server.localStoreType + "://" + server.hostname;
+const info = Cc["@mozilla.org/login-manager/loginInfo;1"].createInstance(Ci.nsILoginInfo);
+info.init(origin, null, origin, server.username, password, "", "");
+Services.logins.addLoginAsync(info).then(() => {
+  Services.io.offline = false;
+  server.verifyLogon({
+    OnStartRunningUrl() {},
+    // server.password: what Thunderbird read from its login manager and logged in with
+    OnStopRunningUrl(url, status) { resolve({ status, origin, found: server.password === password }); },
+  }, null);
+}).catch(e => resolve({ error: String(e) }));
+"""
+
+POP3_FETCH = """
+const [serverKey, resolve] = arguments;
+const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
+const server = MailServices.accounts.getIncomingServer(serverKey);
+const inbox = server.rootFolder.getFolderWithFlags(Ci.nsMsgFolderFlags.Inbox);
+MailServices.pop3.GetNewMail(null, {
+  OnStartRunningUrl() {},
+  OnStopRunningUrl(url, status) {
+    inbox.updateFolder(null);
+    resolve({ status, total: inbox.getTotalMessages(false) });
+  },
+}, inbox, server.QueryInterface(Ci.nsIPop3IncomingServer));
+"""
+
+
+def _send(lab, to, subject):
+    msg = EmailMessage()
+    msg["From"] = "alice@example.test"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg.set_content("for the Thunderbird test")
+    context = ssl.create_default_context(cafile=lab.ca_path)
+    with smtplib.SMTP_SSL("127.0.0.1", lab.ports["submissions"], context=context, timeout=30) as smtp:
+        smtp.login("alice@example.test", lab.users["alice@example.test"])
+        smtp.send_message(msg)
+    deadline = time.monotonic() + 30
+    new = lab.maildir(to) / "new"
+    while time.monotonic() < deadline:
+        if new.is_dir() and any(subject in p.read_text(errors="replace") for p in new.iterdir()):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the lab did not deliver {subject!r} to {to}")
+
+
+def test_thunderbird_loads_the_rendered_accounts_and_logs_in(mail_lab, thunderbird_profile, marionette):
+    rendered = thunderbird_profile["rendered"]
+    state = marionette.execute_script(READ_BACK)
+    assert state["offline"] is True
+    by_key = {a["key"]: a for a in state["accounts"]}
+    smtp_by_key = {s["key"]: s for s in state["smtp"]}
+    ids = [a["id"] for a in thunderbird_profile["normalized"]]
+    assert ids == ["alice@example.test", "bob@example.test", "carol@example.test"]
+    for number, account in zip((1000, 1001, 1002), thunderbird_profile["normalized"]):
+        acc_key, srv_key, id_key, smtp_key = (f"{k}{number}" for k in ("account", "server", "id", "smtp"))
+        assert rendered[f"mail.account.{acc_key}.mailops_id"] == account["id"]
+        loaded = by_key[acc_key]
+        srv = f"mail.server.{srv_key}."
+        assert loaded["server"] == {
+            "key": srv_key,
+            "type": rendered[srv + "type"],
+            "hostName": rendered[srv + "hostname"],
+            "port": rendered[srv + "port"],
+            "socketType": rendered[srv + "socketType"],
+            "authMethod": rendered[srv + "authMethod"],
+            "username": rendered[srv + "userName"],
+            "prettyName": rendered[srv + "name"],
+            "loginAtStartUp": rendered[srv + "login_at_startup"],
+            "doBiff": True,
+            "biffMinutes": rendered.get(srv + "check_time", 10),
+            "leaveOnServer": rendered.get(srv + "leave_on_server"),
+            "deleteMailLeftOnServer": rendered.get(srv + "delete_mail_left_on_server"),
+            "deleteByAge": rendered.get(srv + "delete_by_age_from_server"),
+            "numDays": rendered.get(srv + "num_days_to_leave_on_server"),
+        }
+        # and the rendered values are the inventory's
+        inc = account["incoming"]
+        assert (loaded["server"]["hostName"], loaded["server"]["port"]) == (inc["host"], inc["port"])
+        assert loaded["server"]["socketType"] == {"tls": 3, "starttls": 2}[inc["security"]]
+        assert loaded["identities"] == [
+            {
+                "key": id_key,
+                "fullName": account["display_name"],
+                "email": account["email"],
+                "smtpServerKey": smtp_key,
+                "valid": True,
+            }
+        ]
+        out = account["outgoing"]
+        assert smtp_by_key[smtp_key] == {
+            "key": smtp_key,
+            "hostname": out["host"],
+            "port": out["port"],
+            "socketType": {"tls": 3, "starttls": 2}[out["security"]],
+            "authMethod": 3,
+            "username": out["username"],
+            "description": account["email"],
+        }
+    assert by_key["account1001"]["identities"][0]["fullName"] == UNICODE_NAME
+    assert by_key["account1002"]["server"]["leaveOnServer"] is True
+    assert by_key["account1002"]["server"]["numDays"] == 14
+    assert {s["port"] for s in state["smtp"]} == {mail_lab.ports["submissions"], mail_lab.ports["submission"]}
+    assert state["defaultAccount"] == "account1000"
+    assert state["tcptimeout"] == 30
+    # Thunderbird adds its Local Folders account after ours
+    assert [a["key"] for a in state["accounts"]][:3] == ["account1000", "account1001", "account1002"]
+
+    # log in: IMAP over TLS, IMAP with STARTTLS, POP3 over TLS (a message waits; it must stay on the server)
+    _send(mail_lab, "carol@example.test", "tb-pop3-leave-on-server")
+    log = Path(mail_lab.log_dir) / "dovecot.log"
+    for number, account in zip((1000, 1001, 1002), thunderbird_profile["normalized"]):
+        result = marionette.execute_async_script(
+            LOGIN, script_args=[f"server{number}", mail_lab.users[account["email"]]], script_timeout=60000
+        )
+        assert result.get("status") == 0 and result.get("found") is True, (account["id"], result)
+    fetched = marionette.execute_async_script(POP3_FETCH, script_args=["server1002"], script_timeout=60000)
+    assert fetched["status"] == 0, fetched
+    assert fetched["total"] >= 1, fetched
+    text = log.read_text(errors="replace")
+    logins = {}
+    for line in text.splitlines():
+        match = re.search(r"(imap|pop3)-login: (?:Info: )?Login: user=<([^>]+)>.*", line)
+        if match:
+            logins.setdefault((match.group(1), match.group(2)), []).append(line)
+    assert {("imap", "alice@example.test"), ("imap", "bob@example.test"), ("pop3", "carol@example.test")} <= set(
+        logins
+    ), text[-3000:]
+    # every login ran inside TLS: bob's on the plain IMAP port (loaded above) after STARTTLS
+    assert all("TLS" in line for lines in logins.values() for line in lines), logins
+    # leave_on_server: Dovecot still has the message Thunderbird downloaded
+    maildir = mail_lab.maildir("carol@example.test")
+    kept = [p for sub in ("new", "cur") if (maildir / sub).is_dir() for p in (maildir / sub).iterdir()]
+    assert any("tb-pop3-leave-on-server" in p.read_text(errors="replace") for p in kept)
