@@ -1,28 +1,212 @@
 #!/usr/bin/env bash
-# `make demo`: start the embedded mail lab, run the main job against it, stop the lab.
-# Until the provisioning playbooks land this proves the lab: every port answers and the
-# certificate verifies against the per-run CA.
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# `make demo`: the main job end to end on this machine.
+#   1. start the embedded mail lab (real Dovecot + Postfix on 127.0.0.1, per-run CA) in build/demo/lab;
+#   2. run `ansible-playbook mailops.clients.provision` on the example fleet (examples/inventory): verify
+#      every endpoint and login once, then render Thunderbird / Apple Mail / Outlook files per host into
+#      build/demo/<host>/<client>/;
+#   3. print a summary (endpoint verdicts from the verify report, files per host and client, changed
+#      counts) and where everything is;
+#   4. stop the lab (also on failure or Ctrl-C): nothing is left running.
+# Running it again changes nothing (every host reports changed=0).
+#
+# Environment: DEMO_DIR (default build/demo), DEMO_PORT_OFFSET (default 0; moves every lab port, e.g. when
+# `make lab-up` already holds the default ports), DEMO_VERBOSE=1 (show Ansible's full output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-lab_dir=${LAB_DIR:-build/demo/lab}
-python=.venv/bin/python
+repo=$PWD
+demo_dir=${DEMO_DIR:-build/demo}
+lab_dir=$demo_dir/lab
+port_offset=${DEMO_PORT_OFFSET:-0}
+python=$repo/.venv/bin/python
+log_dir=$demo_dir/logs
 
-mkdir -p "$(dirname "$lab_dir")"
-chmod 755 build "$(dirname "$lab_dir")"
-trap '$python tools/maillab.py down --dir "$lab_dir"' EXIT
-$python tools/maillab.py up --dir "$lab_dir" >/dev/null
-$python - "$lab_dir/lab.json" <<'PY'
-import json, socket, ssl, sys
-info = json.load(open(sys.argv[1]))
-context = ssl.create_default_context(cafile=info["ca_path"])
-print(f"{'service':<12} {'port':>6}  result")
-for name, port in info["ports"].items():
-    with socket.create_connection((info["host"], port), timeout=5) as sock:
-        if name in ("imaps", "pop3s", "submissions"):
-            with context.wrap_socket(sock, server_hostname=info["hostname"]) as tls:
-                banner = tls.recv(200).decode(errors="replace").strip()
-                result = f"{tls.version()}, certificate verified; {banner[:40]}"
-        else:
-            result = sock.recv(200).decode(errors="replace").strip()[:60]
-    print(f"{name:<12} {port:>6}  {result}")
+if [[ -t 1 ]]; then bold=$'\e[1m' dim=$'\e[2m' red=$'\e[31m' green=$'\e[32m' reset=$'\e[0m'; else
+  bold='' dim='' red='' green='' reset=''; fi
+step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$reset"; }
+now_ms() { date +%s%3N; }
+elapsed() { local ms=$(($(now_ms) - $1)); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
+started=$(now_ms)
+
+step "Setting up"
+if [[ ! -x $python ]]; then
+  echo "no .venv: run 'make demo' (it installs the Debian packages and the pinned Python tools first)" >&2
+  exit 1
+fi
+if [[ $(id -u) != 0 ]]; then
+  echo "the mail lab needs root (Postfix cannot run unprivileged): run 'make demo' as root" >&2
+  exit 1
+fi
+# Ansible loads this checkout as mailops.clients from build/collections (as the tests do).
+link=build/collections/ansible_collections/mailops/clients
+if [[ ! -e $link ]]; then
+  mkdir -p "$(dirname "$link")"
+  ln -sfn "$repo" "$link"
+fi
+mkdir -p "$demo_dir" "$log_dir"
+# Dovecot and Postfix drop privileges: every parent of the lab directory must be searchable.
+chmod 755 build "$demo_dir"
+export ANSIBLE_COLLECTIONS_PATH=$repo/build/collections${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=0
+echo "ansible-core $("$repo/.venv/bin/ansible" --version | head -1 | grep -o '[0-9][0-9.]*' | head -1)," \
+  "collection mailops.clients from $repo, output in $demo_dir/"
+
+stop_lab() {
+  local rc=$?
+  step "Stopping the mail lab"
+  "$python" tools/maillab.py down --dir "$lab_dir" 2>&1 | sed 's/^/    /' || true
+  exit "$rc"
+}
+trap stop_lab EXIT
+trap 'exit 130' INT TERM
+
+step "Starting the mail lab (Dovecot + Postfix on 127.0.0.1, port offset $port_offset) in $lab_dir"
+lab_start=$(now_ms)
+# A lab left over in this directory (a killed run) is stopped first; ports held by anything else are an error,
+# since the probes would talk to that instead of this run's lab.
+"$python" tools/maillab.py down --dir "$lab_dir" >/dev/null 2>&1 || true
+if ! "$python" - "$port_offset" <<'PY'
+import socket, sys
+sys.path.insert(0, "tools")
+from maillab import BASE_PORTS
+busy = []
+for name, port in BASE_PORTS.items():
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port + int(sys.argv[1])))
+        except OSError:
+            busy.append(f"{name} {port + int(sys.argv[1])}")
+if busy:
+    print(f"    ports in use by another process: {', '.join(busy)} (see: ss -ltnp)", file=sys.stderr)
+    sys.exit(1)
 PY
+then
+  echo "${red}the demo lab's ports are taken${reset}: stop the other lab ('make lab-down') or move this one" \
+    "(DEMO_PORT_OFFSET=1000 make demo)" >&2
+  exit 1
+fi
+if ! "$python" tools/maillab.py up --dir "$lab_dir" --port-offset "$port_offset" >"$log_dir/lab-up.json" \
+  2>"$log_dir/lab-up.log"; then
+  cat "$log_dir/lab-up.log" >&2
+  echo "${red}the mail lab did not start${reset}; logs: $lab_dir/log/" >&2
+  exit 1
+fi
+"$python" - "$lab_dir/lab.json" <<'PY'
+import json, sys
+info = json.load(open(sys.argv[1]))
+ports = ", ".join(f"{name} {port}" for name, port in info["ports"].items())
+print(f"    {info['hostname']} ({info['host']}): {ports}")
+print(f"    CA certificate {info['ca_path']}; users {', '.join(info['users'])}")
+PY
+echo "    up in $(elapsed "$lab_start")s"
+
+extra_vars=()
+if [[ $port_offset != 0 ]]; then
+  # The example inventory describes the lab at offset 0; hand it the lab's real ports and CA.
+  "$python" - "$lab_dir/lab.json" "$demo_dir/lab-vars.json" <<'PY'
+import json, sys
+info = json.load(open(sys.argv[1]))
+lab = {key: info[key] for key in ("host", "ports", "ca_path")}
+json.dump({"demo_lab": lab}, open(sys.argv[2], "w"), indent=2)
+PY
+  extra_vars=(-e "@$demo_dir/lab-vars.json")
+fi
+if [[ $demo_dir != build/demo ]]; then
+  extra_vars+=(-e "demo_output_dir=$(realpath "$demo_dir")")
+fi
+
+step "Verifying the example fleet and rendering its clients (ansible-playbook mailops.clients.provision)"
+echo "    inventory examples/inventory (hosts: $(grep -oE '^ +[a-z][a-z0-9-]+: \{\}' examples/inventory/hosts.yml \
+  | tr -d ' {}:' | paste -sd ' ')), vault password file examples/vault-password.txt (demo only)"
+run_log=$log_dir/provision.log
+run_start=$(now_ms)
+set +e
+"$repo/.venv/bin/ansible-playbook" -i examples/inventory --vault-password-file examples/vault-password.txt \
+  "${extra_vars[@]}" mailops.clients.provision 2>&1 | tee "$run_log" | {
+  if [[ ${DEMO_VERBOSE:-0} == 1 ]]; then cat; else
+    # A readable stream: each task once, the verdict line of every endpoint, what changed or failed.
+    awk -v dim="$dim" -v reset="$reset" '
+      /^TASK \[.*(Validating arguments|Gate \|)/ { next }
+      /^TASK \[/ { sub(/^TASK \[/, ""); sub(/\] \**$/, ""); printf "    %s- %s%s\n", dim, $0, reset; fflush(); next }
+      /^ *"(imap|pop3|smtp):\/\/[^"]*: (ok|warning|error)/ { line = $0; gsub(/^ *"|",?$/, "", line); print "      verdict " line; fflush(); next }
+      /^(changed|fatal|failed):/ { print "      " $0; fflush(); next }
+      /^\[(ERROR|WARNING)\]/ { print "      " $0; fflush(); next }
+      /^PLAY RECAP/ { recap = 1 }
+      recap && NF { print "    " $0; fflush() }
+    '
+  fi
+}
+rc=${PIPESTATUS[0]}
+set -e
+run_time=$(elapsed "$run_start")
+echo "    ansible-playbook finished in ${run_time}s (exit $rc); full output: $run_log"
+
+step "Summary"
+"$python" - "$demo_dir" "$run_log" <<'PY'
+import json
+import re
+import sys
+from pathlib import Path
+
+demo, log = Path(sys.argv[1]), Path(sys.argv[2])
+report_path = demo / "reports" / "mailops-verify.json"
+if report_path.exists():
+    report = json.loads(report_path.read_text())
+    rows = [("endpoint", "verdict", "accounts", "logins", "findings")]
+    for ep in report["endpoints"]:
+        codes = ", ".join(f"{f['code']} ({f['severity']})" for f in ep["findings"]) or "-"
+        rows.append((ep["key"], ep["verdict"], str(ep["accounts"]), str(ep["credentials_checked"]), codes))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print("Endpoints (verify report):")
+    for index, row in enumerate(rows):
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if index == 0:
+            print("  " + "  ".join("-" * width for width in widths))
+    bad = [acc for acc in report["accounts"] if acc["verdict"] == "error"]
+    summary = report["summary"]
+    print(f"  overall verdict: {summary['verdict']}; {len(report['accounts'])} accounts, {len(bad)} not verified"
+          + "".join(f"\n    {acc['host']}: {acc['id']}" for acc in bad))
+else:
+    print(f"no verify report at {report_path}")
+
+recap = {}
+for line in log.read_text(errors="replace").splitlines():
+    match = re.match(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", line)
+    if match:
+        recap[match.group(1)] = {"changed": int(match.group(3)), "failed": int(match.group(4)) + int(match.group(5))}
+
+print("\nFiles per host and client:")
+hosts = sorted(set(recap) | {p.name for p in demo.iterdir() if p.is_dir() and p.name not in ("lab", "logs", "reports")})
+for host in hosts:
+    state = recap.get(host)
+    state_text = f"changed={state['changed']} failed={state['failed']}" if state else "not in this run"
+    print(f"  {host}  ({state_text})")
+    clients = sorted(p for p in (demo / host).iterdir() if p.is_dir()) if (demo / host).is_dir() else []
+    if not clients:
+        print("    (no clients rendered: no mailops_clients list)")
+    for client in clients:
+        files = sorted(p for p in client.rglob("*") if p.is_file() and not re.search(r"\.\d+\.\d{4}-\d\d-\d\d@", p.name))
+        print(f"    {client.name}: {len(files)} file(s)")
+        for path in files:
+            print(f"      {path}")
+total = sum(s["changed"] for s in recap.values())
+print(f"\nchanged tasks in this run: {total}" + (" (nothing to do: the fleet is up to date)" if recap and total == 0 else ""))
+PY
+
+step "Where things are"
+cat <<EOF
+    profiles        $demo_dir/<host>/<client>/
+    verify reports  $demo_dir/reports/mailops-verify.json, $demo_dir/reports/mailops-verify.junit.xml
+    ansible output  $run_log
+    lab logs        $lab_dir/log/dovecot.log, $lab_dir/log/postfix.log (kept; the lab itself is stopped next)
+    total time      $(elapsed "$started")s (provision ${run_time}s)
+EOF
+if [[ $rc != 0 ]]; then
+  echo "${red}ansible-playbook failed (exit $rc): see the fatal lines above and $run_log${reset}" >&2
+  exit "$rc"
+fi
+echo "${green}demo finished: run 'make demo' again to see an idempotent run (changed=0 everywhere)${reset}"
