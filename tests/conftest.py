@@ -42,6 +42,7 @@ def _free_port_offset() -> int:
             for port in BASE_PORTS.values():
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 sockets.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind(("127.0.0.1", port + offset))
             return offset
         except OSError:

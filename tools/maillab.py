@@ -293,6 +293,7 @@ class MailLab:
             if binary in self.services and shutil.which(binary, path="/usr/sbin:/usr/bin:/sbin:/bin") is None:
                 raise LabError(f"{binary} is not installed: run 'make system-deps' (Debian packages)")
         self.stop()  # a previous run in the same directory may have been killed
+        self._check_ports_free()
         self._prepare_dirs()
         self._write_tls()
         self._write_dovecot()
@@ -575,12 +576,30 @@ postlog unix-dgram n - n - 1 postlogd
         _run(["postfix", "-c", str(self.postfix_dir), "check"], log, env=env)
         _run(["postfix", "-c", str(self.postfix_dir), "start"], log, env=env)
 
-    def _wait_for_ports(self, timeout: float) -> None:
+    def _wanted_ports(self) -> list[str]:
         wanted = []
         if "dovecot" in self.services:
             wanted += ["imap", "imaps", "pop3", "pop3s"]
         if "postfix" in self.services:
             wanted += ["smtp", "submission", "submissions"]
+        return wanted
+
+    def _check_ports_free(self) -> None:
+        """Refuse to start beside another server: the clients would talk to it instead of to us."""
+        for name in self._wanted_ports():
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                # Like the daemons: connections of an earlier lab in TIME_WAIT do not block the port.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((LAB_HOST, self.ports[name]))
+                except OSError as exc:
+                    raise LabError(
+                        f"port {self.ports[name]} ({name}) on {LAB_HOST} is already in use ({exc.strerror}): "
+                        "stop the other lab (maillab.py down --dir DIR) or server, or choose another --port-offset"
+                    ) from exc
+
+    def _wait_for_ports(self, timeout: float) -> None:
+        wanted = self._wanted_ports()
         deadline = time.monotonic() + timeout
         for name in wanted:
             while True:

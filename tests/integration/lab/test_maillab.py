@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from maillab import LabError, MailLab
 
 pytestmark = pytest.mark.lab
 
@@ -160,6 +161,22 @@ def test_oauth2_token_logs_in_and_wrong_user_is_refused(mail_lab, mechanism):
         pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"),
     ):
         imap.authenticate(mechanism, lambda _: payload("bob@example.test"))
+
+
+def test_second_lab_on_the_same_ports_is_refused(mail_lab):
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="mailops-lab-twin-"))
+    root.chmod(0o755)
+    twin = MailLab(root, port_offset=mail_lab.port_offset)
+    with pytest.raises(LabError) as error:
+        twin.start()
+    port = mail_lab.ports["imap"]
+    assert str(error.value) == (
+        f"port {port} (imap) on 127.0.0.1 is already in use (Address already in use): stop the other lab "
+        "(maillab.py down --dir DIR) or server, or choose another --port-offset"
+    )
+    assert _lab_processes(root) == []
 
 
 def _lab_processes(root: Path) -> list[str]:
