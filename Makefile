@@ -81,12 +81,15 @@ test-unit: venv
 	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
 
 test-integration: system-deps venv
-	$(BIN)/pytest -q tests/integration $(PYTEST_ARGS)
+	$(BIN)/pytest -q --durations=10 tests/integration $(PYTEST_ARGS)
 
+# The whole suite, stage by stage, with each stage's wall time at the end.
+TEST_STAGES ?= test-unit lint test-integration
 test: system-deps venv
-	$(MAKE) test-unit
-	$(MAKE) lint
-	$(MAKE) test-integration
+	@times=""; for stage in $(TEST_STAGES); do start=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$stage || { echo "[make test] stage $$stage FAILED"; exit 1; }; \
+	  times="$$times $$stage=$$(( $$(date +%s) - start ))s"; done; \
+	  echo "[make test] stage wall times:$$times"
 
 # --- mail lab ----------------------------------------------------------------------------------
 lab-up: system-deps venv
