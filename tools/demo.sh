@@ -51,7 +51,7 @@ mkdir -p "$demo_dir" "$log_dir"
 chmod 755 build "$demo_dir"
 export ANSIBLE_COLLECTIONS_PATH=$repo/build/collections${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=0
-echo "ansible-core $("$repo/.venv/bin/ansible" --version | head -1 | grep -o '[0-9][0-9.]*' | head -1)," \
+echo "ansible-core $("$python" -c "from ansible.release import __version__; print(__version__)")," \
   "collection mailops.clients from $repo, output in $demo_dir/"
 
 stop_lab() {
