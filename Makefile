@@ -21,7 +21,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections:$(CURDIR)/.cache/
 
 help:
 	@echo "make demo              run the main job against the embedded mail lab"
-	@echo "make test              the whole test suite (lint, sanity, unit, integration, build, molecule)"
+	@echo "make test              the whole suite: unit, lint (incl. sanity), integration (incl. build), molecule"
 	@echo "make test-unit         unit tests only (seconds, no lab)"
 	@echo "make test-integration  tests against the real Dovecot/Postfix lab"
 	@echo "make lint              ruff, yamllint, ansible-lint (production), ansible-test sanity"
@@ -55,7 +55,7 @@ lint-yaml: venv
 lint-changelog: venv
 	$(BIN)/antsibull-changelog lint
 
-lint-ansible: venv build/collections/ansible_collections/mailops/clients
+lint-ansible: venv build/collections/ansible_collections/mailops/clients collections
 	$(BIN)/ansible-lint --profile production --offline
 
 sanity: venv
@@ -84,7 +84,7 @@ test-integration: system-deps venv
 	$(BIN)/pytest -q --durations=10 tests/integration $(PYTEST_ARGS)
 
 # The whole suite, stage by stage, with each stage's wall time at the end.
-TEST_STAGES ?= test-unit lint test-integration
+TEST_STAGES ?= test-unit lint test-integration molecule
 test: system-deps venv
 	@times=""; for stage in $(TEST_STAGES); do start=$$(date +%s); \
 	  $(MAKE) --no-print-directory $$stage || { echo "[make test] stage $$stage FAILED"; exit 1; }; \
