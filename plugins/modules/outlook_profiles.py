@@ -30,23 +30,7 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.files
   - action_common_attributes.flow
-attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
-  safe_file_operations:
-    support: full
-  vault:
-    support: none
+  - mailops.clients._renderer
 options:
   accounts:
     description:
