@@ -28,6 +28,8 @@ if not _LINK.exists():
         _LINK.symlink_to(REPO_ROOT, target_is_directory=True)
 sys.path.insert(0, str(COLLECTIONS_DIR))
 sys.path.insert(0, str(REPO_ROOT / "tools"))
+# shared test helpers (faultservers, ansible_recap)
+sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))
 
 from maillab import MailLab  # noqa: E402  (needs tools/ on sys.path)
 

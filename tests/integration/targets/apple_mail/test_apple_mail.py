@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import json
 import plistlib
-import re
 import stat
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" / "plugin_utils"))
+from ansible_recap import recap
 from apple_schema import assert_valid  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -65,12 +65,6 @@ def base_vars(tmp_path, **extra):
     }
     result.update(extra)
     return result
-
-
-def recap(result):
-    match = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", result.stdout)
-    assert match, result.stdout + result.stderr
-    return {"changed": int(match.group(2)), "failed": int(match.group(4))}
 
 
 def profile(path):

@@ -22,6 +22,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" / "plugin_utils"))
 import regfile  # noqa: E402
+from ansible_recap import recap
 
 pytestmark = pytest.mark.slow
 
@@ -62,12 +63,6 @@ def base_vars(tmp_path, **extra):
     }
     result.update(extra)
     return result
-
-
-def recap(result):
-    match = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", result.stdout)
-    assert match, result.stdout + result.stderr
-    return {"changed": int(match.group(2)), "failed": int(match.group(4))}
 
 
 def tree(root: Path) -> list:

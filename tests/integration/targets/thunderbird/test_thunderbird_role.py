@@ -18,6 +18,7 @@ import pytest
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import endpoint_key, normalize_accounts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" / "plugin_utils"))
+from ansible_recap import recap
 from strict_prefs import parse_prefs  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -109,12 +110,6 @@ def base_vars(tmp_path, accs=None, **extra):
     }
     result.update(extra)
     return result
-
-
-def recap(result):
-    match = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", result.stdout)
-    assert match, result.stdout + result.stderr
-    return {"changed": int(match.group(2)), "failed": int(match.group(4))}
 
 
 def prefs(path):
