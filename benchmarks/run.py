@@ -48,6 +48,15 @@ def config():
     }
 
 
+PEER_PACKAGES = (
+    "monitoring-plugins-basic",
+    "monitoring-plugins-standard",
+    "swaks",
+    "libnet-ssleay-perl",
+    "libio-socket-ssl-perl",
+)
+
+
 def main():
     # make/CI stop us with SIGTERM: leave through the finally blocks, which stop the lab
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -57,7 +66,9 @@ def main():
     json_path = out / "results.json"
     results = json.loads(json_path.read_text()) if json_path.exists() else {}
     results.setdefault("sections", {})
-    subprocess.run([str(REPO / "benchmarks" / "install-peers.sh")], check=False)
+    # The peers P1 compares against; without them (no root) those rows say "not installed".
+    # swaks needs Net::SSLeay and IO::Socket::SSL for STARTTLS (Debian only recommends them).
+    subprocess.run([str(REPO / "tools" / "install-system-deps.sh"), *PEER_PACKAGES], check=False)
     users = max(cfg["p2_sizes"] + cfg["p2_loop_sizes"]) if "p2" in cfg["only"] else 0
     info = machine()
     started = time.monotonic()

@@ -13,23 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+# The port table and security names are the modules' own: the inventory defaults must be what a probe uses.
+from ansible_collections.mailops.clients.plugins.module_utils._connection import DEFAULT_PORTS, SECURITY_CHOICES
+
 PROTOCOLS_IN = ("imap", "pop3")
-SECURITIES = ("tls", "starttls", "none")
 AUTHS = ("password", "password-encrypted", "oauth2", "ntlm", "gssapi", "none")
 # auth methods that send a password or token (or something derived from it) to the server
 CREDENTIAL_AUTHS = ("password", "password-encrypted", "oauth2", "ntlm")
-
-DEFAULT_PORTS = {
-    ("imap", "tls"): 993,
-    ("imap", "starttls"): 143,
-    ("imap", "none"): 143,
-    ("pop3", "tls"): 995,
-    ("pop3", "starttls"): 110,
-    ("pop3", "none"): 110,
-    ("smtp", "tls"): 465,
-    ("smtp", "starttls"): 587,
-    ("smtp", "none"): 25,
-}
 
 SERVER_KEYS = ("incoming", "outgoing", "allow_insecure", "timeout")
 DIRECTION_KEYS = {
@@ -228,7 +218,7 @@ def _direction(ctx, data, direction, field, username, allow_insecure):
         )
     if host.startswith("["):
         host = host[1:-1]
-    security = _choice(ctx, f"{field}.security", data.get("security", "tls"), SECURITIES, "security")
+    security = _choice(ctx, f"{field}.security", data.get("security", "tls"), SECURITY_CHOICES, "security")
     auth = _choice(ctx, f"{field}.auth", data.get("auth", "password"), AUTHS, "auth")
     port = data.get("port")
     if port is None:
