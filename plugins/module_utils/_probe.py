@@ -238,8 +238,28 @@ class Wire:
             self.sock.close()
 
 
+def _is_address(host):
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _resolve(settings, deadline):
-    """getaddrinfo bounded by the connect deadline (the C resolver has no timeout of its own)."""
+    """getaddrinfo bounded by the connect deadline (the C resolver has no timeout of its own).
+
+    An address literal needs no resolver: it is converted in place (``AI_NUMERICHOST`` never blocks).
+    """
+    if _is_address(settings.host):
+        try:
+            return socket.getaddrinfo(
+                settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+            )
+        except socket.gaierror as exc:
+            raise stage_error(
+                ConnectFailed, "dns_failure", settings, "connect", reason=exc.strerror or "invalid address"
+            ) from None
     box = {}
 
     def work():
@@ -266,11 +286,33 @@ def _resolve(settings, deadline):
     return box["infos"]
 
 
-def open_wire(settings, secrets=()):
-    """Resolve and connect within the connect-stage deadline; returns a Wire."""
+class Endpoint:
+    """What every probe of one ``run_checks`` shares: the verified context and the host's addresses.
+
+    The ``SSLContext`` is built once (the CA is read once) and shared: contexts are thread-safe for
+    ``wrap_socket``, and each handshake still verifies the chain and the name and is inspected on its
+    own.  The host is resolved by the first connection that needs it (a failed resolution is not kept,
+    so the next probe reports its own ``dns_failure``).
+    """
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.context = build_context(settings)  # OptionError (unreadable ca_path) goes to the module
+        self._addresses = None
+
+    def addresses(self, deadline):
+        addresses = self._addresses
+        if addresses is None:
+            addresses = self._addresses = _resolve(self.settings, deadline)
+        return addresses
+
+
+def open_wire(settings, secrets=(), endpoint=None):
+    """Resolve (or take ``endpoint``'s addresses) and connect within the connect-stage deadline; a Wire."""
     deadline = time.monotonic() + settings.timeout
     error = None
-    for family, kind, proto, _unused, address in _resolve(settings, deadline):
+    infos = endpoint.addresses(deadline) if endpoint is not None else _resolve(settings, deadline)
+    for family, kind, proto, _unused, address in infos:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
@@ -362,9 +404,10 @@ def new_dialogue(settings, sock=None):
 class Probe:
     """One staged probe of one endpoint with at most one set of credentials."""
 
-    def __init__(self, settings, credentials=None, now=None):
+    def __init__(self, settings, credentials=None, now=None, endpoint=None):
         self.settings = settings
         self.credentials = credentials
+        self.endpoint = endpoint  # shared by the probes of one run_checks; else built by run()
         self.now = now or datetime.datetime.now(datetime.timezone.utc)
         self.outcome = Outcome(settings=settings, credentials=credentials)
         self.outcome.login = {
@@ -405,9 +448,10 @@ class Probe:
         if settings.security == "none":
             quiet = settings.protocol == "smtp" and self.credentials is None
             self.add("insecure_plaintext_connection", severity="info" if quiet else None)
-        context = build_context(settings)  # OptionError (unreadable ca_path) goes to the module
+        if self.endpoint is None:
+            self.endpoint = Endpoint(settings)  # OptionError (unreadable ca_path) goes to the module
         try:
-            self._session(context, keep_open)
+            self._session(self.endpoint.context, keep_open)
         except ProbeError as exc:
             self.outcome.fatal = True
             finding = exc.finding
@@ -427,7 +471,7 @@ class Probe:
         settings = self.settings
         dialogue = self.dialogue
         secrets = self.credentials.secrets if self.credentials else ()
-        self.wire = self._timed("connect", open_wire, settings, secrets)
+        self.wire = self._timed("connect", open_wire, settings, secrets, self.endpoint)
         if isinstance(dialogue, Smtp) and settings.helo_name is None:
             dialogue.helo_name = default_helo_name(self.wire.sock)
         if settings.security == "tls":
@@ -523,7 +567,7 @@ class Probe:
 
     def _open_tls(self, context):
         """A second connection up to a completed handshake (through STARTTLS when needed)."""
-        wire = open_wire(self.settings, self.wire.secrets)
+        wire = open_wire(self.settings, self.wire.secrets, self.endpoint)
         try:
             if self.settings.security == "starttls":
                 dialogue = new_dialogue(self.settings, wire.sock)
@@ -576,7 +620,7 @@ class Probe:
 
     def _plaintext_greeting(self):
         try:
-            wire = open_wire(self.settings)
+            wire = open_wire(self.settings, endpoint=self.endpoint)
         except ProbeError:
             return None
         try:
@@ -723,10 +767,11 @@ class Probe:
 
 def run_checks(settings):
     """Probe the endpoint (and every account); returns the full result dict of the *_info modules."""
-    outcome = Probe(settings, settings.credentials).run()
+    endpoint = Endpoint(settings)
+    outcome = Probe(settings, settings.credentials, endpoint=endpoint).run()
     result = outcome.as_result(new_dialogue(settings))
     if settings.accounts:
-        accounts = sweep(settings, outcome, lambda credentials: Probe(settings, credentials).run())
+        accounts = sweep(settings, outcome, lambda credentials: Probe(settings, credentials, endpoint=endpoint).run())
         result["accounts"] = accounts
         failed = [a for a in accounts if a["verdict"] != "ok"]
         if failed:
