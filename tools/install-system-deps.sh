@@ -31,7 +31,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   chmod 0755 /usr/sbin/policy-rc.d
   created_policy=1
 fi
-cleanup() { [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d; }
+# An `if`, not `&&`: a false test as the last command of an EXIT trap would become the exit status.
+cleanup() { if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
 trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive

@@ -4,14 +4,15 @@
 """Action plugin of mailops.clients.apple_mail_profiles (documentation in plugins/modules/).
 
 Rendering and signing happen here, on the controller; the target (the controller itself with
-``delegate_to: localhost``, or a Mac) only receives finished files through ``ansible.legacy.copy``
-(atomic replace, backup, owner, mode). Nothing in the result, the diff or an error holds a password.
+``delegate_to: localhost``, or a Mac) only receives finished files, in one batch (plugin_utils/_deploy.py:
+atomic replace, backup, owner, mode). Nothing in the result, the diff or an error holds a password.
 """
 
 from __future__ import annotations
 
 import datetime
 import plistlib
+import posixpath
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
@@ -28,7 +29,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._cms import (
     looks_signed,
     sign,
 )
-from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer, file_spec, parent_dirs
 
 ARGUMENT_SPEC = {
     "accounts": {"type": "list", "elements": "dict", "required": True, "no_log": False},
@@ -116,44 +117,46 @@ class ActionModule(ActionBase):
             elif not_after - now < datetime.timedelta(days=args["expiry_warn_days"]):
                 warnings.append(f"the signing certificate expires on {not_after:%Y-%m-%d}; renew it and re-run")
         deployer = Deployer(self, task_vars)
-        diffs = []
-        files = []
-        changed_any = False
+        planned = []
         for profile in rendered.profiles:
             directory = self._dest_dir(args["dest_dir"], profile.user)
             owner = self._expand(args["owner"], profile.user, "owner") if args["owner"] else None
             group = self._expand(args["group"], profile.user, "group") if args["group"] else None
             dest = self._connection._shell.join_path(directory, profile.filename)
             mode = args["mode"] if args["mode"] is not None else ("0600" if profile.contains_password else "0644")
-            changed = False
-            if args["create_dirs"]:
-                changed = deployer.ensure_dir(directory, args["dir_mode"], owner, group)
+            planned.append((profile, dest, owner, group, mode))
+        # one batch of reads: signed profiles are compared by payload, not by bytes
+        current = deployer.read([dest for _profile, dest, *_rest in planned])
+        diffs = []
+        files = []
+        specs = []
+        for profile, dest, owner, group, mode in planned:
             plain = profile.plist()
-            existing = deployer.read(dest)
+            existing = current[dest]
             if existing is None:
                 write = True
             elif signer is not None:
                 write = not is_current(existing, plain, signer)
             else:
                 write = existing != plain
-            entry = dict(profile.summary(), dest=dest, signed=signer is not None, mode=mode)
             if write:
-                changed = True
                 if deployer.diff_mode:
                     diffs.append(self._diff(dest, existing, profile, signer is not None))
-                if not deployer.check_mode:
-                    if profile.contains_password and existing is not None:
-                        # Tighten the existing file before its content changes: the copy keeps the old
-                        # file's mode until it applies the new one, and the new password must never be
-                        # readable through it.
-                        deployer.set_attributes(dest, mode, owner, group)
-                    data = sign(plain, signer) if signer is not None else plain
-                    entry.update(deployer.write(dest, data, mode, owner, group, args["backup"]))
+                data = sign(plain, signer) if signer is not None else plain
             else:
-                changed = deployer.set_attributes(dest, mode, owner, group) or changed
-            entry["changed"] = changed
-            changed_any = changed_any or changed
-            files.append(entry)
+                data = existing  # up to date: only its attributes are corrected
+            # Tighten an existing file before its content changes: the new password must never be readable
+            # through the old file's mode.
+            specs.append(file_spec(dest, data, mode, owner, group, args["backup"], profile.contains_password))
+            files.append(dict(profile.summary(), dest=dest, signed=signer is not None, mode=mode))
+        directories = parent_dirs(specs, args["dir_mode"]) if args["create_dirs"] else []
+        outcome = deployer.apply(directories, specs)
+        dir_changed = {d["path"]: d["changed"] for d in outcome["directories"]}
+        for entry, done in zip(files, outcome["files"]):
+            entry["changed"] = done["changed"] or dir_changed.get(posixpath.dirname(entry["dest"]), False)
+            if done.get("backup_file"):
+                entry["backup_file"] = done["backup_file"]
+        changed_any = any(entry["changed"] for entry in files)
         result = {"changed": changed_any, "profiles": files, "skipped_accounts": rendered.skipped}
         if warnings:
             result["warnings"] = warnings

@@ -4,15 +4,17 @@
 """Action plugin of mailops.clients.outlook_profiles (documentation in plugins/modules/).
 
 Rendering happens here, on the controller (plugin_utils._outlook); the target (usually the controller with
-``delegate_to: localhost``) only receives finished files through ``ansible.legacy.copy`` (atomic replace,
+``delegate_to: localhost``) only receives finished files, in one batch (plugin_utils/_deploy.py: atomic replace,
 backup). None of the files holds a password, so results and diffs show the file text.
 """
 
 from __future__ import annotations
 
+import posixpath
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer, file_spec, parent_dirs
 from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
     OutlookError,
     RegFileError,
@@ -56,25 +58,26 @@ class ActionModule(ActionBase):
     def _run(self, args, deployer):
         rendered = render(args["accounts"], args["options"])
         join = self._connection._shell.join_path
+        owner, group, backup = args["owner"], args["group"], args["backup"]
+        specs = [
+            file_spec(join(args["dest_dir"], *out.path.split("/")), out.content, args["mode"], owner, group, backup)
+            for out in rendered.files
+        ]
+        directories = parent_dirs(specs, args["dir_mode"])
+        outcome = deployer.apply(directories, specs, before=deployer.diff_mode)
+        dir_changed = {d["path"]: d["changed"] for d in outcome["directories"]}
         files = []
         diffs = []
-        changed_any = False
-        for out in rendered.files:
-            dest = join(args["dest_dir"], *out.path.split("/"))
-            outcome = deployer.deploy(
-                dest,
-                out.content,
-                mode=args["mode"],
-                owner=args["owner"],
-                group=args["group"],
-                backup=args["backup"],
-                dir_mode=args["dir_mode"],
-                diff=lambda old, dest=dest, out=out: self._diff(dest, old, out),
-            )
-            if "diff" in outcome:
-                diffs.append(outcome.pop("diff"))
-            changed_any = changed_any or outcome["changed"]
-            files.append(dict(out.summary(), dest=dest, **outcome))
+        for out, spec, done in zip(rendered.files, specs, outcome["files"]):
+            dest = spec["path"]
+            changed = done["changed"] or dir_changed.get(posixpath.dirname(dest), False)
+            entry = {"changed": changed}
+            if done.get("backup_file"):
+                entry["backup_file"] = done["backup_file"]
+            if done["changed"] and "before" in done:
+                diffs.append(self._diff(dest, done["before"], out))
+            files.append(dict(out.summary(), dest=dest, **entry))
+        changed_any = outcome["changed"]
         result = {
             "changed": changed_any,
             "files": files,

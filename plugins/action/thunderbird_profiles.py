@@ -3,16 +3,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Action plugin of mailops.clients.thunderbird_profiles (documentation in plugins/modules/).
 
-Rendering runs on the controller (plugins/plugin_utils/_thunderbird.py); the target is only read through
-``stat``/``slurp`` and written through ``file``/``copy`` (atomic replace, backup, owner, mode). Key
-allocation needs the current prefs.js and user.js, which is why the plugin reads them first.
+Rendering runs on the controller (plugins/plugin_utils/_thunderbird.py); the target is read and written in
+batches through plugin_utils/_deploy.py (atomic replace, backup, owner, mode): every profiles.ini, then every
+profile's directory, lock, user.js and prefs.js (key allocation needs the current prefs), then one write of all
+directories and files.
 """
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer, dir_spec, file_spec
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
     ThunderbirdError,
     new_profiles_ini,
@@ -64,6 +65,8 @@ class ActionModule(ActionBase):
             self._diffs = []
             self._warnings = []
             self._deployer = Deployer(self, task_vars or {})
+            self._dirs = []
+            self._files = []
             self._args = args
             if args["output"] == "profiles":
                 result.update(self._profiles())
@@ -82,19 +85,7 @@ class ActionModule(ActionBase):
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
-    # -- target I/O (through the shared Deployer of plugin_utils/_deploy.py) -------------------------
-
-    def _stat(self, path, follow=True):
-        return self._deployer.module(
-            "ansible.legacy.stat",
-            {"path": path, "follow": follow, "get_checksum": False, "get_mime": False, "get_attributes": False},
-            f"cannot inspect {path}",
-        )["stat"]
-
-    def _read(self, path):
-        """Text of an existing regular file, or None when there is none."""
-        data = self._deployer.read(path)
-        return None if data is None else data.decode("utf-8", errors="surrogateescape")
+    # -- target I/O (in batches, through the shared Deployer of plugin_utils/_deploy.py) -----------
 
     def _join(self, *parts):
         return self._connection._shell.join_path(*parts)
@@ -113,32 +104,39 @@ class ActionModule(ActionBase):
             template = expanded
         return template
 
-    def _mkdir(self, path, owner, group, mode):
-        self._changed = self._deployer.ensure_dir(path, mode, owner, group) or self._changed
+    @staticmethod
+    def _text(data):
+        return None if data is None else data.decode("utf-8", errors="surrogateescape")
 
-    def _write(self, dest, old, new, owner, group, mode, label):
-        """Write ``new`` (text) to ``dest`` if it differs from ``old`` (None: absent). Returns the entry."""
+    def _mkdir(self, path, owner, group, mode):
+        self._dirs.append(dir_spec(path, mode, owner, group))
+
+    def _write(self, dest, new, owner, group, mode, label):
+        """Queue ``new`` (text) for ``dest``; the returned entry is completed by ``_flush``."""
         entry = {"path": dest, "changed": False}
-        if old == new:
-            if owner or group or mode:
-                entry["changed"] = self._deployer.set_attributes(dest, mode, owner, group)
-                self._changed = self._changed or entry["changed"]
-            return entry
-        entry["changed"] = True
-        self._changed = True
-        if self._task.diff:
-            self._diffs.append(
-                {
-                    "before_header": dest if old is not None else f"{dest} (absent)",
-                    "after_header": f"{dest} ({label})",
-                    "before": old or "",
-                    "after": new,
-                }
-            )
-        if not self._task.check_mode:
-            data = new.encode("utf-8", errors="surrogateescape")
-            entry.update(self._deployer.write(dest, data, mode, owner, group, self._args["backup"]))
+        data = new.encode("utf-8", errors="surrogateescape")
+        self._files.append((entry, label, file_spec(dest, data, mode, owner, group, self._args["backup"])))
         return entry
+
+    def _flush(self):
+        """Create the queued directories and write the queued files in one batch; complete their entries."""
+        outcome = self._deployer.apply(self._dirs, [spec for _e, _l, spec in self._files], before=self._task.diff)
+        self._changed = self._changed or outcome["changed"]
+        for (entry, label, spec), done in zip(self._files, outcome["files"]):
+            entry["changed"] = done["changed"]
+            if done.get("backup_file"):
+                entry["backup_file"] = done["backup_file"]
+            if done["changed"] and "before" in done:
+                old = self._text(done["before"])
+                dest = spec["path"]
+                self._diffs.append(
+                    {
+                        "before_header": dest if old is not None else f"{dest} (absent)",
+                        "after_header": f"{dest} ({label})",
+                        "before": old or "",
+                        "after": self._text(spec["content"]),
+                    }
+                )
 
     # -- profiles --------------------------------------------------------------------------------
 
@@ -158,61 +156,110 @@ class ActionModule(ActionBase):
             )
         for user in args["users"]:
             by_user.setdefault(user, [])
-        results = []
+        mode = args["mode"] if args["mode"] is not None else "0600"
+        users = []
         for user in sorted(by_user):
-            results.extend(self._user(user, by_user[user]))
+            root = self._expand(args["profiles_root"], user, "profiles_root")
+            users.append(
+                {
+                    "user": user,
+                    "accounts": by_user[user],
+                    "owner": self._expand(args["owner"], user, "owner"),
+                    "group": self._expand(args["group"], user, "group"),
+                    "root": root,
+                    "ini": self._join(root, "profiles.ini"),
+                }
+            )
+        inis = self._deployer.read([u["ini"] for u in users])
+        results = []
+        todo = []
+        for u in users:
+            found = self._user_profiles(u, self._text(inis[u["ini"]]), mode)
+            if isinstance(found, dict):
+                results.append(found)
+            else:
+                todo.extend(found)
+        seen = self._inspect_profiles(todo)
+        for item in todo:
+            results.append(self._profile(item, seen))
+        self._flush()
+        for entry in results:
+            files = entry.get("files")
+            if files is not None:
+                entry["changed"] = entry["created"] or any(f["changed"] for f in files)
         return {"profiles": results, "skipped_accounts": skipped}
 
-    def _user(self, user, accounts):
-        args = self._args
-        owner = self._expand(args["owner"], user, "owner")
-        group = self._expand(args["group"], user, "group")
-        mode = args["mode"] if args["mode"] is not None else "0600"
-        root = self._expand(args["profiles_root"], user, "profiles_root")
-        ini_path = self._join(root, "profiles.ini")
-        ini = self._read(ini_path)
+    def _user_profiles(self, u, ini, mode):
+        """The profiles to write for one user, or the result entry that says why there are none."""
+        user, root, accounts = u["user"], u["root"], u["accounts"]
         profiles = parse_profiles_ini(ini, root) if ini is not None else []
         created = False
         if not profiles:
-            if not args["create_profile"]:
+            if not self._args["create_profile"]:
                 if accounts:
                     self._warnings.append(
                         f"user {user}: no Thunderbird profile in {root} (no profiles.ini or no profile in it); start "
                         "Thunderbird once or set mailops_thunderbird_create_profile: true"
                     )
-                return [{"user": user, "profile": None, "path": None, "changed": False, "skipped": "no profile"}]
+                return {"user": user, "profile": None, "path": None, "changed": False, "skipped": "no profile"}
             if not accounts:
                 return []
-            self._mkdir(root, owner, group, args["dir_mode"])
-            self._write(ini_path, ini, new_profiles_ini(), owner, group, "0644", "new profile")
+            self._mkdir(root, u["owner"], u["group"], self._args["dir_mode"])
+            self._write(u["ini"], new_profiles_ini(), u["owner"], u["group"], "0644", "new profile")
             profiles = parse_profiles_ini(new_profiles_ini(), root)
             created = True
-        selected = select_profiles(profiles, args["profile"], f" for user {user} in {root}")
-        results = []
-        for profile in selected:
-            results.append(self._profile(user, profile, accounts, owner, group, mode, created))
-        return results
+        selected = select_profiles(profiles, self._args["profile"], f" for user {user} in {root}")
+        return [dict(u, profile=profile, created=created, mode=mode) for profile in selected]
 
-    def _running(self, path):
-        lock = self._stat(self._join(path, "lock"), follow=False)
-        if not lock.get("exists") or not lock.get("islnk"):
+    def _inspect_profiles(self, todo):
+        """One batch for every profile: the directory, its lock link, user.js, prefs.js (and live lock owners)."""
+        items = []
+        for item in todo:
+            path = item["profile"]["path"]
+            items += [
+                {"path": path, "follow": True},
+                {"path": self._join(path, "lock"), "follow": False},
+                {"path": self._join(path, "user.js"), "read": True},
+                {"path": self._join(path, "prefs.js"), "read": True},
+            ]
+        seen = self._deployer.inspect(items)
+        pids = set()
+        for item in todo:
+            lock = seen[self._join(item["profile"]["path"], "lock")]
+            pid = profile_lock_pid(lock["link_target"]) if lock["type"] == "link" else None
+            if pid is not None:
+                pids.add(f"/proc/{pid}")
+        # only when a profile is locked: is the process that holds the lock alive?
+        seen.update(self._deployer.inspect([{"path": p} for p in sorted(pids)]))
+        return seen
+
+    def _running(self, path, seen):
+        lock = seen[self._join(path, "lock")]
+        if lock["type"] != "link":
             return False
-        pid = profile_lock_pid(lock.get("lnk_target") or lock.get("lnk_source"))
-        if pid is None:
-            return True
-        return bool(self._stat(f"/proc/{pid}").get("exists"))
+        pid = profile_lock_pid(lock["link_target"])
+        return True if pid is None else seen[f"/proc/{pid}"]["exists"]
 
-    def _profile(self, user, profile, accounts, owner, group, mode, created):
+    def _file_text(self, seen, path):
+        entry = seen[path]
+        if entry["exists"] and entry["type"] != "file":
+            raise AnsibleActionFail(
+                f"{path} exists and is not a regular file; move it away or choose another directory"
+            )
+        return self._text(entry["content"])
+
+    def _profile(self, item, seen):
+        user, profile, created = item["user"], item["profile"], item["created"]
+        owner, group, mode = item["owner"], item["group"], item["mode"]
         path = profile["path"]
         entry = {"user": user, "profile": profile["name"], "path": path, "changed": False}
-        stat = self._stat(path)
-        if not stat.get("exists"):
+        if not seen[path]["exists"]:
             if not created:
                 self._warnings.append(f"user {user}: profile {profile['name']} points at {path}, which does not exist")
                 entry["skipped"] = "missing directory"
                 return entry
             self._mkdir(path, owner, group, self._args["dir_mode"])
-        if self._running(path):
+        if self._running(path, seen):
             message = f"user {user}: Thunderbird is running with profile {path}"
             if self._args["when_running"] == "fail":
                 raise AnsibleActionFail(
@@ -225,25 +272,17 @@ class ActionModule(ActionBase):
             self._warnings.append(message + "; written anyway, Thunderbird may undo the prefs.js part on exit")
         user_js_path = self._join(path, "user.js")
         prefs_js_path = self._join(path, "prefs.js")
-        user_js = self._read(user_js_path)
-        prefs_js = self._read(prefs_js_path)
+        user_js = self._file_text(seen, user_js_path)
+        prefs_js = self._file_text(seen, prefs_js_path)
         where = f" (user {user}, profile {path})"
-        plan = plan_profile(accounts, user_js, prefs_js, self._args["options"], where)
+        plan = plan_profile(item["accounts"], user_js, prefs_js, self._args["options"], where)
         self._warnings.extend(plan.warnings)
         files = []
         if not (user_js is None and not plan.user_js):
-            files.append(self._write(user_js_path, user_js, plan.user_js, owner, group, mode, "managed block"))
+            files.append(self._write(user_js_path, plan.user_js, owner, group, mode, "managed block"))
         if plan.prefs_js is not None:
-            files.append(self._write(prefs_js_path, prefs_js, plan.prefs_js, owner, group, mode, "account lists"))
-        entry.update(
-            {
-                "changed": any(f["changed"] for f in files) or (created and self._changed),
-                "created": created,
-                "accounts": plan.keys,
-                "removed": plan.removed,
-                "files": files,
-            }
-        )
+            files.append(self._write(prefs_js_path, plan.prefs_js, owner, group, mode, "account lists"))
+        entry.update({"created": created, "accounts": plan.keys, "removed": plan.removed, "files": files})
         return entry
 
     # -- enterprise AutoConfig and autoconfig XML ------------------------------------------------
@@ -263,7 +302,8 @@ class ActionModule(ActionBase):
         self._mkdir(pref_dir, owner, group, "0755")
         for name in sorted(files):
             target = self._join(pref_dir, name) if name == "autoconfig.js" else self._join(dest, name)
-            written.append(self._write(target, self._read(target), files[name], owner, group, mode, "AutoConfig"))
+            written.append(self._write(target, files[name], owner, group, mode, "AutoConfig"))
+        self._flush()
         return {"files": written}
 
     def _autoconfig_xml(self):
@@ -278,8 +318,8 @@ class ActionModule(ActionBase):
             target = self._join(dest, rel)
             directory = target.rsplit("/", 1)[0]
             self._mkdir(directory, owner, group, "0755")
-            text = docs[domain].decode("utf-8")
-            entry = self._write(target, self._read(target), text, owner, group, mode, "autoconfig")
+            entry = self._write(target, docs[domain].decode("utf-8"), owner, group, mode, "autoconfig")
             entry["domain"] = domain
             written.append(entry)
+        self._flush()
         return {"files": written}

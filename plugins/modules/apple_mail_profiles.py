@@ -17,12 +17,15 @@ description:
   - Idempotent. An unsigned file is rewritten only when its bytes differ. A signed file is rewritten only when
     the plist inside it differs, its certificates are not the configured signer and chain, or its signature no
     longer verifies; re-signing an unchanged plist would only change the signing time.
-  - Files are replaced atomically (through C(ansible.legacy.copy)), optionally with a backup. Without O(mode) a
+  - Files are replaced atomically (a temporary file, then a rename), optionally with a backup. Without O(mode) a
     profile that holds a password gets mode V(0600) (an existing file is tightened before its content changes),
     any other V(0644).
   - Diff mode shows the plist text with every password replaced by C(********) (C(******** \(changed\)) when it
     changed). Results, diffs and errors never contain a password.
-  - This is an action plugin; it runs the C(stat), C(slurp), C(file) and C(copy) modules on the target.
+  - This is an action plugin. All files of a task are read in one batch and written in one batch by
+    M(mailops.clients.rendered_files) on the target; when the target is the controller itself (a C(local)
+    connection without become, as with C(delegate_to=localhost)) the same code runs in the action, without a
+    module.
 author:
   - mailops.clients contributors (@mailops)
 extends_documentation_fragment:

@@ -19,11 +19,14 @@ description:
     their Windows path below C(options.windows_dir).
   - Passwords are never written; Outlook keeps them encrypted per user with DPAPI, which cannot be produced
     elsewhere. Inventory passwords are ignored with one entry in RV(notes).
-  - Rendering runs on the controller. The target only receives finished files, replaced atomically through
-    C(ansible.legacy.copy) (optionally with a backup); a file whose bytes are unchanged is not rewritten. None of
+  - Rendering runs on the controller. The target only receives finished files, replaced atomically (optionally
+    with a backup); a file whose bytes are unchanged is not rewritten. None of
     the files holds a secret, so diff mode shows their text. Use C(delegate_to=localhost) to write on the
     controller; Windows hosts get the files and registry values from the P(mailops.clients.outlook#role) role.
-  - This is an action plugin; it runs the C(stat), C(slurp), C(file) and C(copy) modules on the target.
+  - This is an action plugin. All files of a task are read in one batch and written in one batch by
+    M(mailops.clients.rendered_files) on the target; when the target is the controller itself (a C(local)
+    connection without become, as with C(delegate_to=localhost)) the same code runs in the action, without a
+    module.
 author:
   - mailops.clients contributors (@mailops)
 extends_documentation_fragment:

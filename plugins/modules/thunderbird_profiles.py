@@ -10,8 +10,8 @@ short_description: Write Thunderbird account configuration (profile prefs, enter
 version_added: 0.1.0
 description:
   - Renders normalized accounts (P(mailops.clients.mail_accounts_normalize#filter)) for Mozilla Thunderbird and
-    writes the result on the target. Rendering runs on the controller; the target is read with C(stat) and
-    C(slurp) and written with C(file) and C(copy) (atomic replace, optional backup).
+    writes the result on the target. Rendering runs on the controller; the target is read and written in
+    batches (atomic replace, optional backup).
   - O(output=profiles) finds each user's profile through C(profiles.ini) under O(profiles_root) and manages a
     delimited block in the profile's C(user.js) (accounts, incoming servers, identities, SMTP servers, default
     account, C(mailnews.tcptimeout), POP3 leave-on-server settings, check interval). The user's own lines in
@@ -27,7 +27,10 @@ description:
   - O(output=autoconfig_xml) writes one Mozilla autoconfig file (C(clientConfig) version 1.1) per mail domain
     into O(dest), for C(autoconfig.<domain>/mail/config-v1.1.xml) or Thunderbird's C(isp/) directory.
   - Passwords are never written (Thunderbird keeps them in its login manager, not in preferences).
-  - This is an action plugin; it runs the C(stat), C(slurp), C(file) and C(copy) modules on the target.
+  - This is an action plugin. All files of a task are read in one batch and written in one batch by
+    M(mailops.clients.rendered_files) on the target; when the target is the controller itself (a C(local)
+    connection without become, as with C(delegate_to=localhost)) the same code runs in the action, without a
+    module.
 author:
   - mailops.clients contributors (@mailops)
 extends_documentation_fragment:

@@ -1,19 +1,26 @@
 # Copyright: contributors to mailops.clients
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Writing rendered files from an action plugin: compare, create directories, replace atomically.
+"""Reading and writing the renderers' files on the target, in batches.
 
 Generic helper for the renderer actions (apple_mail_profiles, outlook_profiles, thunderbird_profiles). The
-target only receives finished bytes: ``stat`` + ``slurp`` read the current file, ``file`` creates
-directories and fixes attributes, ``copy`` replaces the file atomically (optionally with a backup). Check
-mode is honoured by every module call (they run with the task's check mode), and a file whose bytes are
-unchanged is never rewritten, so a second run reports ``changed: false``.
+target only receives finished bytes. All of a task's reads go to the target in one batch (``inspect``/``read``)
+and all of its writes in another (``apply``), each done by ``module_utils/_files.py``:
+
+- through one run of the ``mailops.clients.rendered_files`` module on the target, or
+- in this process when the target is the controller itself (``local`` connection, no become), which is where
+  the Apple Mail and Outlook files and the autoconfig XML go (``delegate_to: localhost``): the same code, without
+  starting a module.
+
+Check mode is honoured either way, and a file whose bytes are unchanged is never rewritten, so a second run
+reports ``changed: false``.
 
 Usage inside ``ActionModule.run``::
 
     deployer = Deployer(self, task_vars)
-    outcome = deployer.deploy(dest, data, mode="0644", backup=True, diff=lambda old: {...})
-    # outcome: {"changed": bool, "backup_file": str (when one was made), "diff": dict (when diff mode)}
+    current = deployer.read([dest])                       # {dest: bytes or None}
+    outcome = deployer.apply([DirSpec(...)], [FileSpec(dest, data, mode="0644", backup=True)])
+    # outcome["files"][0]: {"changed": bool, "existed": bool, "backup_file": str, "before": bytes or None}
 """
 
 from __future__ import annotations
@@ -22,6 +29,34 @@ import base64
 import posixpath
 
 from ansible.errors import AnsibleActionFail
+from ansible_collections.mailops.clients.plugins.module_utils import _files
+
+MODULE = "mailops.clients.rendered_files"
+
+
+def dir_spec(path, mode=None, owner=None, group=None) -> dict:
+    return {"path": path, "mode": mode, "owner": owner, "group": group}
+
+
+def file_spec(path, content: bytes, mode=None, owner=None, group=None, backup=False, tighten_first=False) -> dict:
+    return {
+        "path": path,
+        "content": content,
+        "mode": mode,
+        "owner": owner,
+        "group": group,
+        "backup": bool(backup),
+        "tighten_first": bool(tighten_first),
+    }
+
+
+def parent_dirs(files: list, mode=None) -> list:
+    """One directory spec per distinct parent of ``files`` (owner and group of its first file), in order."""
+    seen = {}
+    for spec in files:
+        parent = posixpath.dirname(spec["path"])
+        seen.setdefault(parent, dir_spec(parent, mode, spec["owner"], spec["group"]))
+    return list(seen.values())
 
 
 class Deployer:
@@ -30,7 +65,12 @@ class Deployer:
     def __init__(self, action, task_vars):
         self._action = action
         self._task_vars = task_vars
-        self._dirs: set = set()
+        connection = action._connection
+        self.in_process = (
+            getattr(connection, "transport", None) == "local"
+            and not action._play_context.become
+            and getattr(connection._shell, "SHELL_FAMILY", "sh") != "powershell"
+        )
 
     @property
     def check_mode(self) -> bool:
@@ -40,93 +80,64 @@ class Deployer:
     def diff_mode(self) -> bool:
         return bool(self._action._task.diff)
 
-    def module(self, name: str, args: dict, what: str) -> dict:
-        """Run a module on the target; a failure becomes ``AnsibleActionFail("<what>: <msg>")``."""
-        res = self._action._execute_module(module_name=name, module_args=args, task_vars=self._task_vars)
+    def _module(self, args: dict) -> dict:
+        res = self._action._execute_module(module_name=MODULE, module_args=args, task_vars=self._task_vars)
         if res.get("failed"):
-            raise AnsibleActionFail(f"{what}: {res.get('msg', 'failed')}")
+            raise AnsibleActionFail(res.get("msg", f"{MODULE} failed"))
         return res
 
-    def read(self, path: str) -> bytes | None:
-        """Bytes of an existing regular file, None when there is none; fails for anything else."""
-        stat = self.module(
-            "ansible.legacy.stat",
-            {"path": path, "follow": True, "get_checksum": False, "get_mime": False, "get_attributes": False},
-            f"cannot inspect {path}",
-        )["stat"]
-        if not stat.get("exists"):
-            return None
-        if not stat.get("isreg"):
-            raise AnsibleActionFail(
-                f"{path} exists and is not a regular file; move it away or choose another directory"
-            )
-        res = self.module("ansible.legacy.slurp", {"src": path}, f"cannot read {path}")
-        return base64.b64decode(res["content"])
-
-    def ensure_dir(self, path: str, mode=None, owner=None, group=None) -> bool:
-        """Create a directory (and missing parents) once per run; True when something changed."""
-        if path in self._dirs:
-            return False
-        res = self.module(
-            "ansible.legacy.file",
-            {"path": path, "state": "directory", "mode": mode, "owner": owner, "group": group},
-            f"cannot create {path}",
-        )
-        self._dirs.add(path)
-        return bool(res.get("changed"))
-
-    def set_attributes(self, path: str, mode=None, owner=None, group=None) -> bool:
-        res = self.module(
-            "ansible.legacy.file",
-            {"path": path, "state": "file", "mode": mode, "owner": owner, "group": group},
-            f"cannot set the permissions of {path}",
-        )
-        return bool(res.get("changed"))
-
-    def write(self, dest: str, data: bytes, mode=None, owner=None, group=None, backup=False) -> dict:
-        """Replace ``dest`` atomically with ``data``; returns ``{"backup_file": ...}`` when a backup was made."""
-        action = self._action
-        tmpdir = action._connection._shell.tmpdir or action._make_tmp_path()
-        src = action._connection._shell.join_path(tmpdir, "deploy-" + posixpath.basename(dest))
-        action._transfer_data(src, data)
-        action._fixup_perms2((tmpdir, src))
-        res = self.module(
-            "ansible.legacy.copy",
-            {
-                "src": src,
-                "dest": dest,
-                "mode": mode,
-                "owner": owner,
-                "group": group,
-                "backup": backup,
-                "_original_basename": posixpath.basename(dest),
-                "follow": True,
-            },
-            f"cannot write {dest}",
-        )
-        return {"backup_file": res["backup_file"]} if res.get("backup_file") else {}
-
-    def deploy(
-        self, dest: str, data: bytes, mode=None, owner=None, group=None, backup=False, dir_mode=None, diff=None
-    ) -> dict:
-        """Make ``dest`` hold ``data`` (creating its directory); the outcome as described in the module docs.
-
-        ``diff`` is called with the current bytes (or None) when diff mode is on and the file changes; it
-        returns the diff dictionary (``before``, ``after``, headers) and must not put secrets into it.
-        """
-        changed = self.ensure_dir(posixpath.dirname(dest), dir_mode, owner, group)
-        existing = self.read(dest)
-        outcome: dict = {}
-        if existing != data:
-            changed = True
-            if self.diff_mode and diff is not None:
-                outcome["diff"] = diff(existing)
-            if not self.check_mode:
-                outcome.update(self.write(dest, data, mode, owner, group, backup))
+    def inspect(self, items: list) -> dict:
+        """``items``: ``{"path", "follow", "read"}``; returns ``{path: entry}`` (see ``_files.inspect``)."""
+        if not items:
+            return {}
+        if self.in_process:
+            try:
+                entries = _files.inspect(items)
+            except _files.FilesError as exc:
+                raise AnsibleActionFail(str(exc)) from None
         else:
-            changed = self.set_attributes(dest, mode, owner, group) or changed
-        outcome["changed"] = changed
-        return outcome
+            entries = self._module({"inspect": items})["inspected"]
+            for entry in entries:
+                if entry.get("content") is not None:
+                    entry["content"] = base64.b64decode(entry["content"])
+        return {entry["path"]: entry for entry in entries}
+
+    def read(self, paths: list) -> dict:
+        """``{path: bytes of the regular file, or None when there is none}``; anything else fails."""
+        seen = self.inspect([{"path": p, "follow": True, "read": True} for p in dict.fromkeys(paths)])
+        out = {}
+        for path, entry in seen.items():
+            if entry["exists"] and entry["type"] != "file":
+                raise AnsibleActionFail(
+                    f"{path} exists and is not a regular file; move it away or choose another directory"
+                )
+            out[path] = entry["content"]
+        return out
+
+    def apply(self, directories: list, files: list, before: bool = False) -> dict:
+        """Create ``directories``, then put ``files`` (specs from dir_spec/file_spec), in one batch.
+
+        With ``before`` the old bytes of every changed file come back (for diffs). Returns
+        ``{"changed", "directories": [...], "files": [...]}`` in the order given.
+        """
+        if not directories and not files:
+            return {"changed": False, "directories": [], "files": []}
+        if self.in_process:
+            try:
+                return _files.apply(directories, [dict(f, before=before) for f in files], self.check_mode)
+            except _files.FilesError as exc:
+                raise AnsibleActionFail(str(exc)) from None
+        args = {
+            "directories": directories,
+            "files": [
+                dict(f, content=base64.b64encode(f["content"]).decode("ascii"), return_before=before) for f in files
+            ],
+        }
+        res = self._module(args)
+        for entry in res["files"]:
+            if "before" in entry:
+                entry["before"] = None if entry["before"] is None else base64.b64decode(entry["before"])
+        return {"changed": bool(res.get("changed")), "directories": res["directories"], "files": res["files"]}
 
     def cleanup(self) -> None:
         self._action._remove_tmp_path(self._action._connection._shell.tmpdir)

@@ -1,0 +1,288 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rendered_files
+short_description: Inspect paths, create directories and atomically replace many files in one module run
+version_added: 0.1.0
+description:
+  - The target side of the renderer actions (P(mailops.clients.thunderbird_profiles#module),
+    P(mailops.clients.apple_mail_profiles#module), P(mailops.clients.outlook_profiles#module)). One run inspects
+    every path they need to read, or creates every directory and writes every file of the task, instead of a
+    C(stat), C(slurp), C(file) and C(copy) run per file.
+  - Usable on its own to put a set of finished files (for example rendered on the controller) in place.
+  - Order of work is O(inspect), then O(directories) in the order given (missing parents are created with the
+    same attributes), then O(files).
+  - A file whose bytes are already right is not rewritten, only its mode and owner are corrected. A changed file
+    is written to a temporary file in its directory and moved over the old one in one step, optionally after a
+    backup. Symbolic links are followed.
+  - File contents are base64 encoded in both directions and never appear in messages; O(files[].content) is
+    C(no_log).
+author:
+  - mailops.clients contributors (@mailops)
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.files
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would change (and the old content when asked for); writes nothing.
+  diff_mode:
+    support: none
+    details: Returns the old content with O(files[].return_before) so that a caller can build its own diff.
+  platform:
+    platforms: posix
+  safe_file_operations:
+    support: full
+options:
+  inspect:
+    description: Paths to look at before anything is written.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The path.
+        type: path
+        required: true
+      follow:
+        description: Follow a symbolic link (V(false) reports the link itself and its target).
+        type: bool
+        default: true
+      read:
+        description: Return the content of a regular file in RV(inspected[].content).
+        type: bool
+        default: false
+  directories:
+    description: Directories to create (with missing parents) or whose attributes to correct.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The directory.
+        type: path
+        required: true
+      mode:
+        description: Octal mode such as V('0755'); omitted keeps what is there (new directories follow the umask).
+        type: raw
+      owner:
+        description: Owner name or uid.
+        type: str
+      group:
+        description: Group name or gid.
+        type: str
+  files:
+    description: Files to put in place.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The file; its directory must exist (list it in O(directories)).
+        type: path
+        required: true
+      content:
+        description: The complete new content, base64 encoded.
+        type: str
+        required: true
+      mode:
+        description: Octal mode such as V('0644'); omitted keeps the old file's mode (new files follow the umask).
+        type: raw
+      owner:
+        description: Owner name or uid; omitted keeps the old file's owner.
+        type: str
+      group:
+        description: Group name or gid; omitted keeps the old file's group.
+        type: str
+      backup:
+        description: Keep a copy of the old file (C(<name>.<pid>.<date>@<time>~), same mode) before replacing it.
+        type: bool
+        default: false
+      tighten_first:
+        description:
+          - Correct the old file's mode and owner before its content changes, for files that will hold a secret.
+        type: bool
+        default: false
+      return_before:
+        description: Return the old content (base64) in RV(files[].before) when the file changes.
+        type: bool
+        default: false
+"""
+
+EXAMPLES = r"""
+- name: Put two rendered files in place, keeping backups
+  mailops.clients.rendered_files:
+    directories:
+      - path: /etc/thunderbird/defaults/pref
+        mode: "0755"
+    files:
+      - path: /etc/thunderbird/defaults/pref/autoconfig.js
+        content: "{{ lookup('ansible.builtin.file', 'autoconfig.js') | b64encode }}"
+        mode: "0644"
+        backup: true
+      - path: /etc/thunderbird/mailops.cfg
+        content: "{{ lookup('ansible.builtin.file', 'mailops.cfg') | b64encode }}"
+        mode: "0644"
+
+- name: Read a file and see whether a lock link exists
+  mailops.clients.rendered_files:
+    inspect:
+      - path: /home/alice/.thunderbird/profiles.ini
+        read: true
+      - path: /home/alice/.thunderbird/abcd.default/lock
+        follow: false
+  register: seen
+"""
+
+RETURN = r"""
+inspected:
+  description: One entry per O(inspect) item, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The path as given.
+      type: str
+      sample: /home/alice/.thunderbird/profiles.ini
+    exists:
+      description: Whether anything is there.
+      type: bool
+      sample: true
+    type:
+      description: V(file), V(directory), V(link), V(other), or null when nothing is there.
+      type: str
+      sample: file
+    link_target:
+      description: Where a symbolic link points (with O(inspect[].follow=false)).
+      type: str
+      sample: "127.0.0.1:+4242"
+    content:
+      description: Base64 content of a regular file when O(inspect[].read) was set.
+      type: str
+      sample: W0dlbmVyYWxdClN0YXJ0V2l0aExhc3RQcm9maWxlPTEK
+directories:
+  description: One entry per O(directories) item.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The directory.
+      type: str
+      sample: /etc/thunderbird/defaults/pref
+    changed:
+      description: Whether it was created or its attributes corrected (or would be, in check mode).
+      type: bool
+      sample: false
+files:
+  description: One entry per O(files) item.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The file.
+      type: str
+      sample: /etc/thunderbird/mailops.cfg
+    changed:
+      description: Whether its content or attributes changed (or would, in check mode).
+      type: bool
+      sample: true
+    existed:
+      description: Whether the file was there before.
+      type: bool
+      sample: true
+    backup_file:
+      description: The backup of the old file.
+      type: str
+      returned: when a backup was made
+      sample: /etc/thunderbird/mailops.cfg.4242.2026-12-02@14:00:00~
+    before:
+      description: Base64 of the old content, null when there was none.
+      type: str
+      returned: when O(files[].return_before) was set and the file changes
+      sample: Ly8gb2xkCg==
+"""
+
+import base64
+import binascii
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mailops.clients.plugins.module_utils._files import FilesError, apply, inspect
+
+
+def _encode(data):
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "inspect": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "follow": {"type": "bool", "default": True},
+                    "read": {"type": "bool", "default": False},
+                },
+            },
+            "directories": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "mode": {"type": "raw"},
+                    "owner": {"type": "str"},
+                    "group": {"type": "str"},
+                },
+            },
+            "files": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "content": {"type": "str", "required": True, "no_log": True},
+                    "mode": {"type": "raw"},
+                    "owner": {"type": "str"},
+                    "group": {"type": "str"},
+                    "backup": {"type": "bool", "default": False},
+                    "tighten_first": {"type": "bool", "default": False},
+                    "return_before": {"type": "bool", "default": False},
+                },
+            },
+        },
+        supports_check_mode=True,
+    )
+    files = []
+    for index, item in enumerate(module.params["files"]):
+        try:
+            data = base64.b64decode(item["content"], validate=True)
+        except (binascii.Error, ValueError):
+            module.fail_json(msg=f"files[{index}].content ({item['path']}) is not base64; encode it with b64encode")
+        files.append(dict(item, content=data, before=item["return_before"]))
+    try:
+        inspected = inspect(module.params["inspect"])
+        outcome = apply(module.params["directories"], files, module.check_mode)
+    except FilesError as exc:
+        module.fail_json(msg=str(exc))
+    for entry in inspected:
+        entry["content"] = _encode(entry["content"])
+    for entry in outcome["files"]:
+        if "before" in entry:
+            entry["before"] = _encode(entry["before"])
+    module.exit_json(
+        changed=outcome["changed"], inspected=inspected, directories=outcome["directories"], files=outcome["files"]
+    )
+
+
+if __name__ == "__main__":
+    main()
