@@ -239,15 +239,29 @@ accounts:
       description: V(ok), V(warning) or V(error) for this account.
       type: str
     findings:
-      description: This account's own findings (its authentication, and errors of its connection).
+      description:
+        - This account's own findings (its authentication, and errors of its connection), with the keys of
+          RV(findings).
+        - Endpoint-wide findings (an expiring certificate, for example) are reported once, in RV(findings).
       type: list
       elements: dict
     login:
-      description: Like RV(login).
+      description:
+        - Like RV(login), without RV(login.username) (it is RV(accounts[].username)).
+        - Per-account timings are not returned: on sweeps of thousands of accounts, masking every secret in every
+          returned value took a noticeable share of the run. Probe one account with O(username) to get
+          RV(timings_ms).
       type: dict
-    timings_ms:
-      description: Like RV(timings_ms); V(null) when the account was not checked.
-      type: dict
+      contains:
+        attempted:
+          description: Whether credentials were sent (V(false) when the endpoint failed first).
+          type: bool
+        succeeded:
+          description: Whether the server accepted them.
+          type: bool
+        mechanism:
+          description: Like RV(login.mechanism).
+          type: str
 timings_ms:
   description: Milliseconds spent per stage; V(null) for stages that did not run.
   returned: always

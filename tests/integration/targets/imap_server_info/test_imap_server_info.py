@@ -186,6 +186,10 @@ def test_accounts_sweep_with_bounded_concurrency(lab):
     assert result["verdict"] == "error"
     assert result["findings"][-1]["code"] == "account_failures"
     assert result["findings"][-1]["message"] == "2 of 4 accounts did not pass: bob@example.test, dave@example.test"
+    by_name = {a["username"]: a for a in result["accounts"]}
+    assert by_name[ALICE]["login"] == {"attempted": True, "succeeded": True, "mechanism": "PLAIN"}
+    assert by_name[ALICE]["findings"] == []
+    assert [f["code"] for f in by_name["bob@example.test"]["findings"]] == ["auth_failed"]
     assert "wrong-pw" not in json.dumps(result)
 
 

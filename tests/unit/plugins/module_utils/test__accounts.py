@@ -1,17 +1,21 @@
 # Copyright: contributors to mailops.clients
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Credential sweeps against a small IMAPS server on 127.0.0.1: what the probes of one run share."""
+"""Credential sweeps against a small IMAPS server on 127.0.0.1: what the probes of one run share, and the
+shape of each account's result."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 
 import faultservers as fs
 import pytest
+from ansible_collections.mailops.clients.plugins.module_utils._accounts import account_result, sweep
 from ansible_collections.mailops.clients.plugins.module_utils._connection import validate
-from ansible_collections.mailops.clients.plugins.module_utils._probe import run_checks
+from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding
+from ansible_collections.mailops.clients.plugins.module_utils._probe import Outcome, run_checks
 
 CAPS = "IMAP4rev1 SASL-IR AUTH=PLAIN"
 ACCOUNTS = [{"username": f"user{n}@example.test", "password": f"secret-{n}"} for n in range(6)]
@@ -113,3 +117,60 @@ def test_an_address_literal_needs_no_resolver_thread(pki, lookups):
     assert len(lookups) == 1
     [(host, flags, thread)] = lookups
     assert (host, bool(flags & socket.AI_NUMERICHOST), thread) == ("127.0.0.1", True, "MainThread")
+
+
+def test_a_sweep_returns_small_secret_free_account_entries(pki):
+    ca_file, server_tls = pki
+    with fs.FaultServer(imaps(), tls_context=server_tls) as server:
+        result = run_sweep("127.0.0.1", server.port, ca_file)
+    assert result["accounts"][0] == {
+        "username": "user0@example.test",
+        "verdict": "ok",
+        "findings": [],
+        "login": {"attempted": True, "succeeded": True, "mechanism": "PLAIN"},
+    }
+    text = json.dumps(result)
+    assert not [a["password"] for a in ACCOUNTS if a["password"] in text]
+
+
+def test_accounts_are_not_checked_when_the_endpoint_failed():
+    settings = validate({"host": "h", "accounts": ACCOUNTS[:2]}, "imap")
+    refused = make_finding("connection_refused", host="h", port=993, address="h")
+    failed = Outcome(settings=settings, findings=[refused])
+
+    def never(credentials):
+        raise AssertionError(f"{credentials.username} must not be probed")
+
+    entries = sweep(settings, failed, never)
+    assert entries == [
+        {
+            "username": a["username"],
+            "verdict": "error",
+            "findings": [
+                {
+                    "code": "account_not_checked",
+                    "severity": "error",
+                    "stage": "auth",
+                    "message": "not checked: the endpoint itself failed (connection_refused)",
+                    "fix": "Fix the endpoint findings first; the accounts are checked once a connection works.",
+                }
+            ],
+            "login": {"attempted": False, "succeeded": False, "mechanism": None},
+        }
+        for a in ACCOUNTS[:2]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("severities", "expected"),
+    [((), "ok"), (("warning",), "warning"), (("warning", "error"), "error"), (("info",), "ok")],
+)
+def test_account_result_verdict_is_the_worst_finding(severities, expected):
+    findings = [
+        make_finding("auth_failed", severity=severity, username="u", mechanism="PLAIN", reply="NO")
+        for severity in severities
+    ]
+    login = {"attempted": True, "succeeded": not severities, "mechanism": "PLAIN", "username": "u"}
+    entry = account_result("u", findings, login)
+    assert entry["verdict"] == expected
+    assert entry["login"] == {"attempted": True, "succeeded": not severities, "mechanism": "PLAIN"}
