@@ -30,6 +30,11 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._cms import (
     sign,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer, file_spec, parent_dirs
+from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
+    RENDERER_GATE_SPEC,
+    VerifyError,
+    renderer_gate,
+)
 
 ARGUMENT_SPEC = {
     "accounts": {"type": "list", "elements": "dict", "required": True, "no_log": False},
@@ -51,6 +56,7 @@ ARGUMENT_SPEC = {
     "create_dirs": {"type": "bool", "default": True},
     "backup": {"type": "bool", "default": False},
     "expiry_warn_days": {"type": "int", "default": 30},
+    "gate": RENDERER_GATE_SPEC,
 }
 USER_PLACEHOLDER = "{user}"
 
@@ -67,7 +73,7 @@ class ActionModule(ActionBase):
         try:
             _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
             result.update(self._run(args, task_vars or {}))
-        except (AppleProfileError, CMSError) as exc:
+        except (AppleProfileError, CMSError, VerifyError) as exc:
             raise AnsibleActionFail(str(exc)) from None
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
@@ -97,8 +103,9 @@ class ActionModule(ActionBase):
     # -- the work --------------------------------------------------------------------------------
 
     def _run(self, args, task_vars):
-        rendered = render_profiles(args["accounts"], args["options"])
-        warnings = list(rendered.warnings)
+        accounts, warnings = renderer_gate(args["accounts"], args["gate"], task_vars.get("inventory_hostname"))
+        rendered = render_profiles(accounts, args["options"])
+        warnings.extend(rendered.warnings)
         signer = None
         if args["signing"]:
             signing = args["signing"]

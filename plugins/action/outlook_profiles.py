@@ -23,6 +23,11 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
     render,
     windows_items,
 )
+from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
+    RENDERER_GATE_SPEC,
+    VerifyError,
+    renderer_gate,
+)
 
 ARGUMENT_SPEC = {
     "accounts": {"type": "list", "elements": "dict", "required": True, "no_log": False},
@@ -33,6 +38,7 @@ ARGUMENT_SPEC = {
     "mode": {"type": "raw", "default": "0644"},
     "dir_mode": {"type": "raw", "default": "0755"},
     "backup": {"type": "bool", "default": False},
+    "gate": RENDERER_GATE_SPEC,
 }
 
 
@@ -48,15 +54,16 @@ class ActionModule(ActionBase):
         deployer = Deployer(self, task_vars or {})
         try:
             unused_validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-            result.update(self._run(args, deployer))
-        except (OutlookError, RegFileError) as exc:
+            result.update(self._run(args, deployer, (task_vars or {}).get("inventory_hostname")))
+        except (OutlookError, RegFileError, VerifyError) as exc:
             raise AnsibleActionFail(str(exc)) from None
         finally:
             deployer.cleanup()
         return result
 
-    def _run(self, args, deployer):
-        rendered = render(args["accounts"], args["options"])
+    def _run(self, args, deployer, host):
+        accounts, gate_warnings = renderer_gate(args["accounts"], args["gate"], host)
+        rendered = render(accounts, args["options"])
         join = self._connection._shell.join_path
         owner, group, backup = args["owner"], args["group"], args["backup"]
         specs = [
@@ -86,8 +93,8 @@ class ActionModule(ActionBase):
             "skipped_accounts": rendered.skipped,
             "notes": rendered.notes,
         }
-        if rendered.warnings:
-            result["warnings"] = list(rendered.warnings)
+        if gate_warnings or rendered.warnings:
+            result["warnings"] = gate_warnings + list(rendered.warnings)
         if diffs:
             result["diff"] = diffs
         return result

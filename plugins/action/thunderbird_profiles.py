@@ -24,6 +24,11 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird impor
     render_enterprise,
     select_profiles,
 )
+from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
+    RENDERER_GATE_SPEC,
+    VerifyError,
+    renderer_gate,
+)
 
 ARGUMENT_SPEC = {
     "accounts": {"type": "list", "elements": "dict", "required": True, "no_log": False},
@@ -41,6 +46,7 @@ ARGUMENT_SPEC = {
     "mode": {"type": "raw"},
     "dir_mode": {"type": "raw", "default": "0700"},
     "backup": {"type": "bool", "default": False},
+    "gate": RENDERER_GATE_SPEC,
 }
 USER_PLACEHOLDER = "{user}"
 
@@ -64,6 +70,9 @@ class ActionModule(ActionBase):
             self._changed = False
             self._diffs = []
             self._warnings = []
+            args["accounts"], self._warnings = renderer_gate(
+                args["accounts"], args["gate"], (task_vars or {}).get("inventory_hostname")
+            )
             self._deployer = Deployer(self, task_vars or {})
             self._dirs = []
             self._files = []
@@ -79,7 +88,7 @@ class ActionModule(ActionBase):
                 result["warnings"] = self._warnings
             if self._diffs:
                 result["diff"] = self._diffs
-        except ThunderbirdError as exc:
+        except (ThunderbirdError, VerifyError) as exc:
             raise AnsibleActionFail(str(exc)) from None
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # What the renderer action plugins (apple_mail_profiles, outlook_profiles, thunderbird_profiles) share:
-    # they render on the controller and write through plugin_utils/_deploy.py. Use it after the
-    # action_common_attributes fragments, which describe these attributes.
+    # they render on the controller, apply the verify gate (option gate) and write through
+    # plugin_utils/_deploy.py. Use it after the action_common_attributes fragments, which describe these attributes.
     DOCUMENTATION = r"""
 attributes:
   action:
@@ -27,4 +27,29 @@ attributes:
     support: full
   vault:
     support: none
+options:
+  gate:
+    description:
+      - Apply the verify gate of P(mailops.clients.verify#role) before rendering - only accounts whose endpoints
+        verified (and whose credentials, where checked, were accepted) in O(gate.verified) are rendered; the task
+        fails with the gate's message naming every refused account and finding.
+      - Omitted, every account in O(accounts) is rendered (the caller vouches for them). The collection's roles
+        always pass it.
+    type: dict
+    suboptions:
+      verified:
+        description: The C(mailops_verified) fact the verify role published (null - nothing verified).
+        type: raw
+      allow_unverified:
+        description: Render refused accounts anyway, with the gate's message as a warning.
+        type: bool
+        default: false
+      client:
+        description: Client name used in the gate's messages.
+        type: str
+      fail_on:
+        description: V(error) refuses endpoints with an error verdict, V(warning) also those with warnings.
+        type: str
+        default: error
+        choices: [error, warning]
 """

@@ -439,3 +439,39 @@ def gate(
 
 def _plain(finding: Mapping) -> dict:
     return {key: finding.get(key) for key in FINDING_KEYS}
+
+
+# The gate as the renderer actions apply it (option ``gate`` of thunderbird_profiles, apple_mail_profiles and
+# outlook_profiles): the roles pass mailops_verified here instead of running gate tasks per host and client.
+RENDERER_GATE_SPEC = {
+    "type": "dict",
+    "options": {
+        "verified": {"type": "raw"},
+        "allow_unverified": {"type": "bool", "default": False},
+        "client": {"type": "str"},
+        "fail_on": {"type": "str", "default": "error", "choices": ["error", "warning"]},
+    },
+}
+
+
+def renderer_gate(accounts: Sequence[Mapping], options: Mapping | None, host: str | None) -> tuple[list, list]:
+    """The accounts a renderer may write and the warnings to show; raises VerifyError with the gate's message.
+
+    ``options`` is the action's ``gate`` option (None: no gate, the caller vouches for the accounts).
+    """
+    if options is None:
+        return list(accounts), []
+    verified = options.get("verified")
+    if verified is not None and not isinstance(verified, Mapping):
+        raise VerifyError("gate.verified must be the mailops_verified dictionary (or null)")
+    decision = gate(
+        list(accounts),
+        verified,
+        allow_unverified=bool(options.get("allow_unverified")),
+        client=options.get("client"),
+        host=host,
+        fail_on=options.get("fail_on") or "error",
+    )
+    if decision["refusals"]:
+        raise VerifyError(decision["message"])
+    return decision["allowed"], decision["warnings"]

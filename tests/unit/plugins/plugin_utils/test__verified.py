@@ -17,6 +17,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
     host_view,
     merge,
     plan,
+    renderer_gate,
     verdict_lines,
     worst,
 )
@@ -445,6 +446,23 @@ def test_gate_without_verification(verified):
         "- endpoint smtp://mail.example.test:465/tls was not verified (used by alice@example.test): run the "
         "mailops.clients.verify role for this host earlier in the play"
     )
+
+
+def test_renderer_gate_allows_refuses_warns_or_stays_out_of_the_way():
+    allowed, warnings = renderer_gate(FLEET["c1"], {"verified": _verified("c1"), "client": "thunderbird"}, "c1")
+    assert ([a["id"] for a in allowed], warnings) == (["alice@example.test"], [])
+    with pytest.raises(VerifyError) as refused:
+        renderer_gate(FLEET["c2"], {"verified": _verified("c2"), "client": "thunderbird"}, "c2")
+    assert str(refused.value) == GATE_REFUSAL
+    allowed, warnings = renderer_gate(
+        FLEET["c2"], {"verified": _verified("c2"), "client": "thunderbird", "allow_unverified": True}, "c2"
+    )
+    assert [a["id"] for a in allowed] == ["bob@example.test", "carol@example.test"]
+    assert warnings == [gate(FLEET["c2"], _verified("c2"), True, "thunderbird", "c2")["message"]]
+    # no gate option: the caller vouches for the accounts
+    assert renderer_gate(FLEET["c2"], None, "c2") == (list(FLEET["c2"]), [])
+    with pytest.raises(VerifyError, match=r"^gate.verified must be the mailops_verified dictionary \(or null\)$"):
+        renderer_gate(FLEET["c1"], {"verified": "yes"}, "c1")
 
 
 def test_gate_changed_settings_do_not_match_old_results():
