@@ -37,6 +37,8 @@ attributes:
     platforms: posix
   safe_file_operations:
     support: full
+  vault:
+    support: none
 options:
   inspect:
     description: Paths to look at before anything is written.

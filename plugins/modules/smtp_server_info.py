@@ -244,7 +244,7 @@ accounts:
     login:
       description:
         - Like RV(login), without RV(login.username) (it is RV(accounts[].username)).
-        - Per-account timings are not returned: on sweeps of thousands of accounts, masking every secret in every
+        - Per-account timings are not returned; on sweeps of thousands of accounts, masking every secret in every
           returned value took a noticeable share of the run. Probe one account with O(username) to get
           RV(timings_ms).
       type: dict
