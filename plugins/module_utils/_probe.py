@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -94,9 +95,13 @@ def _could_be_greeting(text):
     return upper[:3].isdigit()
 
 
+# control characters other than TAB, LF and CR, and DEL: no mail protocol line has them
+_BINARY = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _looks_binary(data):
-    head = bytes(data[:64])
-    return any(b < 0x20 and b not in (9, 10, 13) for b in head) or 0x7F in head
+    """Whether the first 64 bytes hold a control character (a line of another, binary protocol)."""
+    return _BINARY.search(data, 0, 64) is not None
 
 
 def _ssl_reason(exc):
@@ -292,19 +297,30 @@ class Endpoint:
     The ``SSLContext`` is built once (the CA is read once) and shared: contexts are thread-safe for
     ``wrap_socket``, and each handshake still verifies the chain and the name and is inspected on its
     own.  The host is resolved by the first connection that needs it (a failed resolution is not kept,
-    so the next probe reports its own ``dns_failure``).
+    so the next probe reports its own ``dns_failure``), and a certificate seen again is not parsed again
+    (its name, dates and trust are still checked by every probe, against that probe's own handshake).
     """
 
     def __init__(self, settings):
         self.settings = settings
         self.context = build_context(settings)  # OptionError (unreadable ca_path) goes to the module
         self._addresses = None
+        self._certificates = {}
 
     def addresses(self, deadline):
         addresses = self._addresses
         if addresses is None:
             addresses = self._addresses = _resolve(self.settings, deadline)
         return addresses
+
+    def parse_certificate(self, der):
+        """``parse_certificate(der)``, read once per distinct certificate (the checks still run per probe)."""
+        info = self._certificates.get(der)
+        if info is None:
+            info = parse_certificate(der)  # CertificateParseError is not kept: every probe reports it
+            if len(self._certificates) < 16:
+                self._certificates[der] = info
+        return info
 
 
 def open_wire(settings, secrets=(), endpoint=None):
@@ -554,7 +570,7 @@ class Probe:
             self.add("tls_handshake_failed", reason="the server sent no certificate")
             return
         try:
-            info = parse_certificate(der)
+            info = self.endpoint.parse_certificate(der)
         except CertificateParseError as exc:
             self.add("tls_handshake_failed", reason=str(exc))
             return

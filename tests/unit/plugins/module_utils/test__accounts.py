@@ -15,7 +15,10 @@ import pytest
 from ansible_collections.mailops.clients.plugins.module_utils._accounts import account_result, sweep
 from ansible_collections.mailops.clients.plugins.module_utils._connection import validate
 from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding
-from ansible_collections.mailops.clients.plugins.module_utils._probe import Outcome, run_checks
+from ansible_collections.mailops.clients.plugins.module_utils._probe import Endpoint, Outcome, run_checks
+from ansible_collections.mailops.clients.plugins.module_utils._tls import CertificateParseError
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 CAPS = "IMAP4rev1 SASL-IR AUTH=PLAIN"
 ACCOUNTS = [{"username": f"user{n}@example.test", "password": f"secret-{n}"} for n in range(6)]
@@ -174,3 +177,22 @@ def test_account_result_verdict_is_the_worst_finding(severities, expected):
     entry = account_result("u", findings, login)
     assert entry["verdict"] == expected
     assert entry["login"] == {"attempted": True, "succeeded": not severities, "mechanism": "PLAIN"}
+
+
+def test_an_endpoint_reads_each_certificate_once_and_never_keeps_a_bad_one(pki):
+    ca_file, _unused = pki
+    ca_cert, ca_key = fs.make_ca("Parse test CA")
+    ders = [
+        x509.load_pem_x509_certificate(fs.issue_cert(ca_cert, ca_key, [name])[0]).public_bytes(
+            serialization.Encoding.DER
+        )
+        for name in ("a.example.test", "b.example.test")
+    ]
+    endpoint = Endpoint(validate({"host": "a.example.test", "ca_path": str(ca_file)}, "imap"))
+    first = endpoint.parse_certificate(ders[0])
+    assert endpoint.parse_certificate(ders[0]) is first
+    assert endpoint.parse_certificate(ders[1]).sans == ["DNS:b.example.test"]
+    assert first.sans == ["DNS:a.example.test"]
+    for _unused in range(2):
+        with pytest.raises(CertificateParseError, match="^cannot read the server certificate: "):
+            endpoint.parse_certificate(b"\x30\x03\x02\x01")

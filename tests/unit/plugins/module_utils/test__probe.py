@@ -15,7 +15,7 @@ from ansible_collections.mailops.clients.plugins.module_utils._errors import (
     ProtocolError,
     StageTimeout,
 )
-from ansible_collections.mailops.clients.plugins.module_utils._probe import MAX_LINE, MAX_LINES, Wire
+from ansible_collections.mailops.clients.plugins.module_utils._probe import MAX_LINE, MAX_LINES, Wire, _looks_binary
 
 
 @pytest.fixture
@@ -103,6 +103,18 @@ def test_binary_bytes_are_garbage(pair):
         wire(ours).read_line()
     assert caught.value.code == "garbage_response"
     assert str(caught.value).startswith("the server sent something that is not IMAP: ")
+
+
+@pytest.mark.parametrize("byte", range(256))
+def test_a_control_character_other_than_tab_lf_cr_is_binary(byte):
+    expected = (byte < 0x20 and byte not in (9, 10, 13)) or byte == 0x7F
+    assert _looks_binary(b"* OK " + bytes([byte]) + b" ready") is expected
+    assert _looks_binary(bytearray(b"x" * 63 + bytes([byte]))) is expected
+
+
+def test_only_the_first_64_bytes_are_looked_at():
+    assert _looks_binary(b"x" * 64 + b"\x00") is False
+    assert _looks_binary(bytearray(b"x" * 63 + b"\x00")) is True
 
 
 def test_closed_connection(pair):
