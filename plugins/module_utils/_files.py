@@ -95,10 +95,7 @@ def inspect(items: list) -> list:
         entry = {"path": path, "exists": False, "type": None, "link_target": None, "content": None}
         try:
             st = os.stat(path) if item.get("follow", True) else os.lstat(path)
-        except FileNotFoundError:
-            out.append(entry)
-            continue
-        except NotADirectoryError:
+        except (FileNotFoundError, NotADirectoryError):
             out.append(entry)
             continue
         except OSError as exc:
@@ -148,7 +145,7 @@ def ensure_directory(path: str, mode=None, owner=None, group=None, check_mode: b
     while True:
         try:
             st = os.stat(probe)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             missing.append(probe)
             parent = os.path.dirname(probe)
             if parent == probe:
@@ -212,12 +209,18 @@ def _replace(path: str, data: bytes, mode, uid: int, gid: int, st) -> None:
                 umask = os.umask(0)
                 os.umask(umask)
                 mode = 0o666 & ~umask
-        # like ansible.builtin.copy: a replaced file keeps its owner unless one is asked for
+        # like ansible.builtin.copy: a replaced file keeps its owner unless one is asked for, and keeping it is
+        # best effort for an unprivileged user (an owner that was asked for is not)
+        asked = uid != -1 or gid != -1
         if st is not None:
             uid = st.st_uid if uid == -1 else uid
             gid = st.st_gid if gid == -1 else gid
         if uid != -1 or gid != -1:
-            os.chown(tmp, uid, gid)
+            try:
+                os.chown(tmp, uid, gid)
+            except PermissionError:
+                if asked:
+                    raise
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
