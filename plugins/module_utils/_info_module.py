@@ -15,6 +15,19 @@ from ansible_collections.mailops.clients.plugins.module_utils._findings import f
 from ansible_collections.mailops.clients.plugins.module_utils._probe import run_checks
 
 
+def _invocation(params: dict) -> dict:
+    """What Ansible echoes back as ``invocation``, with ``accounts`` summarized.
+
+    Ansible masks every secret (each account's password or token) in every echoed string, which is quadratic in
+    the number of accounts; the accounts' usernames and verdicts are in the result's ``accounts`` anyway.
+    """
+    accounts = params.get("accounts")
+    if not accounts:
+        return {"module_args": params}
+    count = f"{len(accounts)} account{'s' if len(accounts) != 1 else ''}"
+    return {"module_args": dict(params, accounts=f"{count}, results in accounts")}
+
+
 def run_info_module(protocol: str) -> None:
     """Probe one endpoint with the module's parameters and exit (or fail) with the result."""
     module = AnsibleModule(
@@ -23,15 +36,18 @@ def run_info_module(protocol: str) -> None:
         required_by={"password": "username", "oauth2_token": "username"},
         supports_check_mode=True,
     )
+    invocation = _invocation(module.params)
     try:
         settings = validate(module.params, protocol)
         result = run_checks(settings)
     except MailOpsError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), invocation=invocation)
     except Exception as exc:  # no traceback reaches the user; the type names the bug for a report
-        module.fail_json(msg=f"internal error in {protocol}_server_info ({type(exc).__name__}): {exc}")
+        module.fail_json(
+            msg=f"internal error in {protocol}_server_info ({type(exc).__name__}): {exc}", invocation=invocation
+        )
     else:
         if reaches_fail_on(result["verdict"], settings.fail_on):
             msg = failure_message(settings.label, result["findings"], settings.fail_on, result["accounts"])
-            module.fail_json(msg=msg, **result)
-        module.exit_json(**result)
+            module.fail_json(msg=msg, invocation=invocation, **result)
+        module.exit_json(invocation=invocation, **result)

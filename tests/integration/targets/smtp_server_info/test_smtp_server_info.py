@@ -176,6 +176,9 @@ def test_modules_through_ansible_never_show_secrets_even_at_vvvv(mail_lab, ansib
     ]
     assert [f["code"] for f in accounts["accounts"][1]["findings"]] == ["auth_failed"]
     assert accounts["findings"][-1]["message"] == "1 of 2 accounts did not pass: bob@example.test"
+    # Ansible's echo of the arguments (-vvv): the accounts summarized (masking them is quadratic), secrets masked
+    assert '"accounts": "2 accounts, results in accounts"' in run.stdout
+    assert '"password": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"' in run.stdout
 
 
 def test_option_errors_and_check_mode_through_ansible(mail_lab, ansible_playbook, tmp_path):
