@@ -40,11 +40,11 @@ def config():
         "p2_protocols": os.environ.get("BENCH_P2_PROTOCOLS", "imap pop3 smtp").split(),
         "p2_repeat": int(os.environ.get("BENCH_P2_REPEAT", "2")),
         "concurrency": int(os.environ.get("BENCH_CONCURRENCY", "8")),
-        "p3_sizes": _ints("BENCH_P3_SIZES", "10 40"),
+        "p3_sizes": _ints("BENCH_P3_SIZES", "50 200"),
         "p3_forks": _ints("BENCH_P3_FORKS", "5 20"),
         "p3_repeat": int(os.environ.get("BENCH_P3_REPEAT", "1")),
         "p3_extra": int(os.environ.get("BENCH_P3_EXTRA", "1000")) or None,
-        "p3_budget": int(os.environ.get("BENCH_P3_BUDGET", "600")),
+        "p3_budget": int(os.environ.get("BENCH_P3_BUDGET", "1500")),
     }
 
 

@@ -7,7 +7,7 @@
 #   make bench         P1 probe cost, P2 credential sweeps, P3 fleet render; writes benchmarks/RESULTS.md and
 #                      benchmarks/results.json (sizes via BENCH_* variables, see benchmarks/README.md)
 #   make bench-quick   the same at small sizes (a smoke run, < 3 minutes) into build/bench-quick/
-# Examples: BENCH_ONLY=p3 BENCH_P3_SIZES="50 200" make bench;  BENCH_P2_LOOP_SIZES="100 1000" make bench
+# Examples: BENCH_ONLY=p3 BENCH_P3_SIZES="20 80" make bench;  BENCH_P2_LOOP_SIZES="100 1000" make bench
 
 VENV ?= .venv
 BENCH_QUICK_OUT ?= build/bench-quick
