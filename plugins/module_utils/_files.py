@@ -49,28 +49,25 @@ def parse_mode(mode, path: str):
     return value
 
 
-def _uid(owner, path: str):
-    if owner is None or owner == "":
+def _account_id(name, path: str, what: str, lookup) -> int:
+    """A user or group name (or numeric id) -> its id; -1 (leave as is) when none is given."""
+    if name is None or name == "":
         return -1
-    text = str(owner)
+    text = str(name)
     if text.isdigit():
         return int(text)
     try:
-        return pwd.getpwnam(text).pw_uid
+        return lookup(text)
     except KeyError:
-        raise FilesError(f"{path}: owner {text!r} does not exist on the target; create it or choose another") from None
+        raise FilesError(f"{path}: {what} {text!r} does not exist on the target; create it or choose another") from None
 
 
-def _gid(group, path: str):
-    if group is None or group == "":
-        return -1
-    text = str(group)
-    if text.isdigit():
-        return int(text)
-    try:
-        return grp.getgrnam(text).gr_gid
-    except KeyError:
-        raise FilesError(f"{path}: group {text!r} does not exist on the target; create it or choose another") from None
+def _uid(owner, path: str) -> int:
+    return _account_id(owner, path, "owner", lambda name: pwd.getpwnam(name).pw_uid)
+
+
+def _gid(group, path: str) -> int:
+    return _account_id(group, path, "group", lambda name: grp.getgrnam(name).gr_gid)
 
 
 def _kind(st) -> str:
