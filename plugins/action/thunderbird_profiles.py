@@ -180,17 +180,16 @@ class ActionModule(ActionBase):
                 }
             )
         inis = self._deployer.read([u["ini"] for u in users])
-        results = []
-        todo = []
-        for u in users:
-            found = self._user_profiles(u, self._text(inis[u["ini"]]), mode)
-            if isinstance(found, dict):
-                results.append(found)
-            else:
-                todo.extend(found)
+        # per user (in order): the entry saying why there is no profile, or the profiles to write
+        found = [self._user_profiles(u, self._text(inis[u["ini"]]), mode) for u in users]
+        todo = [item for items in found if isinstance(items, list) for item in items]
         seen = self._inspect_profiles(todo)
-        for item in todo:
-            results.append(self._profile(item, seen))
+        results = []
+        for items in found:
+            if isinstance(items, dict):
+                results.append(items)
+            else:
+                results.extend(self._profile(item, seen) for item in items)
         self._flush()
         for entry in results:
             files = entry.get("files")
