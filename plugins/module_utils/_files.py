@@ -32,8 +32,35 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
 
 
+_PERMISSION_BITS = {"r": 4, "w": 2, "x": 1}
+_CLASS_SHIFT = {"u": 6, "g": 3, "o": 0}
+
+
+def _symbolic_mode(text: str, path: str, given) -> int:
+    """``u=rw,g=r,o=`` (every class set with ``=``) -> 0o640; relative forms (``+``/``-``) are refused."""
+    value = 0
+    classes = set()
+    for clause in text.split(","):
+        who, sign, perms = clause.partition("=")
+        who = "ugo" if who in ("", "a") else who
+        if not sign or not set(who) <= set("ugo") or not set(perms) <= set(_PERMISSION_BITS):
+            classes = set()
+            break
+        for cls in who:
+            classes.add(cls)
+            value &= ~(7 << _CLASS_SHIFT[cls])
+            for perm in perms:
+                value |= _PERMISSION_BITS[perm] << _CLASS_SHIFT[cls]
+    if classes != {"u", "g", "o"}:
+        raise FilesError(
+            f"{path}: mode {given!r} is not an octal mode or a complete symbolic one; give one such as '0644' or "
+            "'u=rw,g=r,o=r'"
+        )
+    return value
+
+
 def parse_mode(mode, path: str):
-    """``None``, an int (already numeric) or an octal string such as ``"0644"`` -> int (or None)."""
+    """``None``, an int (already numeric), an octal string such as ``"0644"`` or ``"u=rw,g=r,o=r"`` -> int."""
     if mode is None or mode == "":
         return None
     if isinstance(mode, int) and not isinstance(mode, bool):
@@ -43,7 +70,7 @@ def parse_mode(mode, path: str):
         try:
             value = int(text[2:] if text.lower().startswith("0o") else text, 8)
         except ValueError:
-            raise FilesError(f"{path}: mode {mode!r} is not an octal mode; give one such as '0644'") from None
+            value = _symbolic_mode(text, path, mode)
     if not 0 <= value <= 0o7777:
         raise FilesError(f"{path}: mode {mode!r} is out of range; give one such as '0644'")
     return value

@@ -69,7 +69,9 @@ options:
         type: path
         required: true
       mode:
-        description: Octal mode such as V('0755'); omitted keeps what is there (new directories follow the umask).
+        description:
+          - Octal mode such as V('0755') or a complete symbolic one such as V(u=rwx,g=rx,o=rx); omitted keeps what is
+            there (new directories follow the umask).
         type: raw
       owner:
         description: Owner name or uid.
@@ -92,7 +94,9 @@ options:
         type: str
         required: true
       mode:
-        description: Octal mode such as V('0644'); omitted keeps the old file's mode (new files follow the umask).
+        description:
+          - Octal mode such as V('0644') or a complete symbolic one such as V(u=rw,g=r,o=r); omitted keeps the old
+            file's mode (new files follow the umask).
         type: raw
       owner:
         description: Owner name or uid; omitted keeps the old file's owner.

@@ -123,7 +123,10 @@ def test_inspect_reads_files_and_links_and_follows_a_link_when_writing(ansible_p
             {"path": "{d}/f", "content": "not base64!"},
             "files[0].content ({d}/f) is not base64; encode it with b64encode",
         ),
-        ({"path": "{d}/f", "content": b64("x"), "mode": "u=rw"}, "{d}/f: mode 'u=rw' is not an octal mode; give one"),
+        (
+            {"path": "{d}/f", "content": b64("x"), "mode": "u=rw"},
+            "{d}/f: mode 'u=rw' is not an octal mode or a complete symbolic one; give one such as '0644' or 'u=rw,",
+        ),
         ({"path": "{d}/no/f", "content": b64("x")}, "cannot write {d}/no/f: the directory {d}/no does not exist"),
         ({"path": "{d}/f", "content": b64("x"), "owner": "no-such-user-x"}, "{d}/f: owner 'no-such-user-x' does not"),
     ],

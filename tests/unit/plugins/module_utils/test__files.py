@@ -30,7 +30,19 @@ def spec(path, content=b"new\n", **extra):
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [(None, None), ("", None), ("0644", 0o644), ("644", 0o644), ("0o600", 0o600), (0o700, 0o700), (420, 0o644)],
+    [
+        (None, None),
+        ("", None),
+        ("0644", 0o644),
+        ("644", 0o644),
+        ("0o600", 0o600),
+        (0o700, 0o700),
+        (420, 0o644),
+        ("u=rw,g=r,o=r", 0o644),
+        ("u=rw,go=", 0o600),
+        ("a=rx,u=rwx", 0o755),
+        ("=r", 0o444),
+    ],
 )
 def test_parse_mode(given, expected):
     assert parse_mode(given, "/x") == expected
@@ -39,8 +51,10 @@ def test_parse_mode(given, expected):
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ("u=rw", "^/x: mode 'u=rw' is not an octal mode; give one such as '0644'$"),
-        ("0999", "^/x: mode '0999' is not an octal mode; give one such as '0644'$"),
+        ("u=rw", r"^/x: mode 'u=rw' is not an octal mode or a complete symbolic one; give one such as '0644' or"),
+        ("u+rw,go=", r"^/x: mode 'u\+rw,go=' is not an octal mode or a complete symbolic one; give one such as"),
+        ("u=rwz,go=", r"^/x: mode 'u=rwz,go=' is not an octal mode or a complete symbolic one; give one such as"),
+        ("0999", r"^/x: mode '0999' is not an octal mode or a complete symbolic one; give one such as '0644' or"),
         ("77777", "^/x: mode '77777' is out of range; give one such as '0644'$"),
     ],
 )
