@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import plistlib
-import posixpath
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
@@ -29,7 +28,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._cms import (
     looks_signed,
     sign,
 )
-from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer, file_spec, parent_dirs
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer, file_spec
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
     RENDERER_GATE_SPEC,
     VerifyError,
@@ -156,13 +155,8 @@ class ActionModule(ActionBase):
             # through the old file's mode.
             specs.append(file_spec(dest, data, mode, owner, group, args["backup"], profile.contains_password))
             files.append(dict(profile.summary(), dest=dest, signed=signer is not None, mode=mode))
-        directories = parent_dirs(specs, args["dir_mode"]) if args["create_dirs"] else []
-        outcome = deployer.apply(directories, specs)
-        dir_changed = {d["path"]: d["changed"] for d in outcome["directories"]}
-        for entry, done in zip(files, outcome["files"]):
-            entry["changed"] = done["changed"] or dir_changed.get(posixpath.dirname(entry["dest"]), False)
-            if done.get("backup_file"):
-                entry["backup_file"] = done["backup_file"]
+        for entry, done in zip(files, deployer.put_files(specs, args["dir_mode"], args["create_dirs"])):
+            entry.update(done)
         changed_any = any(entry["changed"] for entry in files)
         result = {"changed": changed_any, "profiles": files, "skipped_accounts": rendered.skipped}
         if warnings:

@@ -10,11 +10,9 @@ backup). None of the files holds a password, so results and diffs show the file 
 
 from __future__ import annotations
 
-import posixpath
-
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer, file_spec, parent_dirs
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer, file_spec
 from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
     OutlookError,
     RegFileError,
@@ -70,21 +68,14 @@ class ActionModule(ActionBase):
             file_spec(join(args["dest_dir"], *out.path.split("/")), out.content, args["mode"], owner, group, backup)
             for out in rendered.files
         ]
-        directories = parent_dirs(specs, args["dir_mode"])
-        outcome = deployer.apply(directories, specs, before=deployer.diff_mode)
-        dir_changed = {d["path"]: d["changed"] for d in outcome["directories"]}
+        outcomes = deployer.put_files(specs, args["dir_mode"], before=deployer.diff_mode)
         files = []
         diffs = []
-        for out, spec, done in zip(rendered.files, specs, outcome["files"]):
-            dest = spec["path"]
-            changed = done["changed"] or dir_changed.get(posixpath.dirname(dest), False)
-            entry = {"changed": changed}
-            if done.get("backup_file"):
-                entry["backup_file"] = done["backup_file"]
-            if done["changed"] and "before" in done:
-                diffs.append(self._diff(dest, done["before"], out))
-            files.append(dict(out.summary(), dest=dest, **entry))
-        changed_any = outcome["changed"]
+        for out, spec, done in zip(rendered.files, specs, outcomes):
+            if "before" in done:
+                diffs.append(self._diff(spec["path"], done.pop("before"), out))
+            files.append(dict(out.summary(), dest=spec["path"], **done))
+        changed_any = any(done["changed"] for done in outcomes)
         result = {
             "changed": changed_any,
             "files": files,

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer, dir_spec, file_spec
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
+    Deployer,
+    dir_spec,
+    file_spec,
+    regular_content,
+)
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
     ThunderbirdError,
     new_profiles_ini,
@@ -249,12 +254,7 @@ class ActionModule(ActionBase):
         return True if pid is None else seen[f"/proc/{pid}"]["exists"]
 
     def _file_text(self, seen, path):
-        entry = seen[path]
-        if entry["exists"] and entry["type"] != "file":
-            raise AnsibleActionFail(
-                f"{path} exists and is not a regular file; move it away or choose another directory"
-            )
-        return self._text(entry["content"])
+        return self._text(regular_content(seen[path]))
 
     def _profile(self, item, seen):
         user, profile, created = item["user"], item["profile"], item["created"]

@@ -19,8 +19,9 @@ Usage inside ``ActionModule.run``::
 
     deployer = Deployer(self, task_vars)
     current = deployer.read([dest])                       # {dest: bytes or None}
-    outcome = deployer.apply([DirSpec(...)], [FileSpec(dest, data, mode="0644", backup=True)])
-    # outcome["files"][0]: {"changed": bool, "existed": bool, "backup_file": str, "before": bytes or None}
+    [done] = deployer.put_files([file_spec(dest, data, mode="0644", backup=True)], dir_mode="0755")
+    # done: {"changed": bool, "backup_file": str (when one was made), "before": bytes or None (with before=True)}
+    deployer.apply([dir_spec(...)], [file_spec(...)])     # explicit directories, raw per-item outcomes
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ def file_spec(path, content: bytes, mode=None, owner=None, group=None, backup=Fa
         "backup": bool(backup),
         "tighten_first": bool(tighten_first),
     }
+
+
+def regular_content(entry: dict):
+    """The bytes of an inspected regular file (None when nothing is there); anything else fails."""
+    if entry["exists"] and entry["type"] != "file":
+        raise AnsibleActionFail(
+            f"{entry['path']} exists and is not a regular file; move it away or choose another directory"
+        )
+    return entry["content"]
 
 
 def parent_dirs(files: list, mode=None) -> list:
@@ -105,14 +115,7 @@ class Deployer:
     def read(self, paths: list) -> dict:
         """``{path: bytes of the regular file, or None when there is none}``; anything else fails."""
         seen = self.inspect([{"path": p, "follow": True, "read": True} for p in dict.fromkeys(paths)])
-        out = {}
-        for path, entry in seen.items():
-            if entry["exists"] and entry["type"] != "file":
-                raise AnsibleActionFail(
-                    f"{path} exists and is not a regular file; move it away or choose another directory"
-                )
-            out[path] = entry["content"]
-        return out
+        return {path: regular_content(entry) for path, entry in seen.items()}
 
     def apply(self, directories: list, files: list, before: bool = False) -> dict:
         """Create ``directories``, then put ``files`` (specs from dir_spec/file_spec), in one batch.
@@ -138,6 +141,24 @@ class Deployer:
             if "before" in entry:
                 entry["before"] = None if entry["before"] is None else base64.b64decode(entry["before"])
         return {"changed": bool(res.get("changed")), "directories": res["directories"], "files": res["files"]}
+
+    def put_files(self, files: list, dir_mode=None, create_dirs: bool = True, before: bool = False) -> list:
+        """Put ``files`` (file_spec), creating each parent directory first unless ``create_dirs`` is false.
+
+        Returns one outcome per file: ``changed`` (the file or its new parent directory), ``backup_file`` when a
+        backup was made, ``before`` (old bytes or None) when asked for and the file changed.
+        """
+        directories = parent_dirs(files, dir_mode) if create_dirs else []
+        outcome = self.apply(directories, files, before=before)
+        dir_changed = {d["path"]: d["changed"] for d in outcome["directories"]}
+        results = []
+        for spec, done in zip(files, outcome["files"]):
+            result = {"changed": done["changed"] or dir_changed.get(posixpath.dirname(spec["path"]), False)}
+            for key in ("backup_file", "before"):
+                if key in done and (key != "before" or done["changed"]):
+                    result[key] = done[key]
+            results.append(result)
+        return results
 
     def cleanup(self) -> None:
         self._action._remove_tmp_path(self._action._connection._shell.tmpdir)
