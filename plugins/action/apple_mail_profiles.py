@@ -28,7 +28,12 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._cms import (
     looks_signed,
     sign,
 )
-from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer, file_spec
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
+    Deployer,
+    file_spec,
+    regular_content,
+    user_reason,
+)
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
     RENDERER_GATE_SPEC,
     VerifyError,
@@ -123,22 +128,40 @@ class ActionModule(ActionBase):
             elif not_after - now < datetime.timedelta(days=args["expiry_warn_days"]):
                 warnings.append(f"the signing certificate expires on {not_after:%Y-%m-%d}; renew it and re-run")
         deployer = Deployer(self, task_vars)
+        # a per-user directory (dest_dir with {user}, by default in the user's home) is read and written as that
+        # user, and one user's failure does not stop the others
+        per_user = USER_PLACEHOLDER in args["dest_dir"]
         planned = []
+        failures = {}
         for profile in rendered.profiles:
-            directory = self._dest_dir(args["dest_dir"], profile.user)
+            try:
+                directory = self._dest_dir(args["dest_dir"], profile.user)
+            except AnsibleActionFail as exc:
+                if not per_user:
+                    raise
+                failures[profile.user] = str(exc.message)
+                continue
             owner = self._expand(args["owner"], profile.user, "owner") if args["owner"] else None
             group = self._expand(args["group"], profile.user, "group") if args["group"] else None
             dest = self._connection._shell.join_path(directory, profile.filename)
             mode = args["mode"] if args["mode"] is not None else ("0600" if profile.contains_password else "0644")
-            planned.append((profile, dest, owner, group, mode))
+            run_as = profile.user if per_user else None
+            planned.append((profile, dest, owner, group, mode, run_as))
         # one batch of reads: signed profiles are compared by payload, not by bytes
-        current = deployer.read([dest for _profile, dest, *_rest in planned])
+        current = deployer.read_as({dest: run_as for _profile, dest, _o, _g, _m, run_as in planned})
         diffs = []
         files = []
         specs = []
-        for profile, dest, owner, group, mode in planned:
+        for profile, dest, owner, group, mode, run_as in planned:
+            seen = current[dest]
+            if seen.get("error"):
+                failures.setdefault(profile.user, user_reason(seen["error"], profile.user))
+                continue
+            if run_as is not None and seen["exists"] and seen["type"] != "file":
+                failures.setdefault(profile.user, f"{dest} exists and is not a regular file; move it away")
+                continue
+            existing = regular_content(seen)
             plain = profile.plist()
-            existing = current[dest]
             if existing is None:
                 write = True
             elif signer is not None:
@@ -153,12 +176,23 @@ class ActionModule(ActionBase):
                 data = existing  # up to date: only its attributes are corrected
             # Tighten an existing file before its content changes: the new password must never be readable
             # through the old file's mode.
-            specs.append(file_spec(dest, data, mode, owner, group, args["backup"], profile.contains_password))
+            spec = file_spec(dest, data, mode, owner, group, args["backup"], profile.contains_password, run_as=run_as)
+            specs.append(spec)
             files.append(dict(profile.summary(), dest=dest, signed=signer is not None, mode=mode))
         for entry, done in zip(files, deployer.put_files(specs, args["dir_mode"], args["create_dirs"])):
+            if done.get("error"):
+                failures.setdefault(entry.get("user"), user_reason(done["error"], entry.get("user")))
             entry.update(done)
+        files = [f for f in files if f.get("user") not in failures]
+        files += [{"user": user, "changed": False, "failed": True, "msg": failures[user]} for user in sorted(failures)]
         changed_any = any(entry["changed"] for entry in files)
         result = {"changed": changed_any, "profiles": files, "skipped_accounts": rendered.skipped}
+        if failures:
+            result["failed"] = True
+            result["msg"] = "profiles of {} not written (the others were): {}".format(
+                ", ".join(f"user {u}" for u in sorted(failures)),
+                "; ".join(f"user {u}: {failures[u]}" for u in sorted(failures)),
+            )
         if warnings:
             result["warnings"] = warnings
         if diffs:

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.mailops.clients.plugins.module_utils._files import MAX_SIZE
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     Deployer,
     dir_spec,
+    expected_version,
     file_spec,
-    regular_content,
+    user_reason,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
     ThunderbirdError,
+    check_profile_inside,
     new_profiles_ini,
     parse_profiles_ini,
     plan_profile,
@@ -51,9 +54,18 @@ ARGUMENT_SPEC = {
     "mode": {"type": "raw"},
     "dir_mode": {"type": "raw", "default": "0700"},
     "backup": {"type": "bool", "default": False},
+    "max_file_size": {"type": "int", "default": MAX_SIZE},
     "gate": RENDERER_GATE_SPEC,
 }
 USER_PLACEHOLDER = "{user}"
+STALE_ROUNDS = 3  # reads and merges of a user whose files keep changing under the task
+
+
+def regular_text(entry):
+    """The bytes of an inspected regular file (None when nothing is there); anything else refuses the user."""
+    if entry["exists"] and entry["type"] != "file":
+        raise ThunderbirdError(f"{entry['path']} exists and is not a regular file; move it away")
+    return entry["content"]
 
 
 class ActionModule(ActionBase):
@@ -122,22 +134,37 @@ class ActionModule(ActionBase):
     def _text(data):
         return None if data is None else data.decode("utf-8", errors="surrogateescape")
 
-    def _mkdir(self, path, owner, group, mode):
-        self._dirs.append(dir_spec(path, mode, owner, group))
+    def _mkdir(self, path, owner, group, mode, run_as=None):
+        self._dirs.append(dir_spec(path, mode, owner, group, run_as))
 
-    def _write(self, dest, new, owner, group, mode, label):
+    def _write(self, dest, new, owner, group, mode, label, run_as=None, expect=None):
         """Queue ``new`` (text) for ``dest``; the returned entry is completed by ``_flush``."""
         entry = {"path": dest, "changed": False}
         data = new.encode("utf-8", errors="surrogateescape")
-        self._files.append((entry, label, file_spec(dest, data, mode, owner, group, self._args["backup"])))
+        spec = file_spec(dest, data, mode, owner, group, self._args["backup"], run_as=run_as, expect=expect)
+        self._files.append((entry, label, spec))
         return entry
 
     def _flush(self):
-        """Create the queued directories and write the queued files in one batch; complete their entries."""
+        """Create the queued directories and write the queued files in one batch; complete their entries.
+
+        Returns ``{user: reason}`` for the run_as users who failed and the set of users with a stale file.
+        """
         outcome = self._deployer.apply(self._dirs, [spec for _e, _l, spec in self._files], before=self._task.diff)
-        self._changed = self._changed or outcome["changed"]
+        failed = {}
+        stale = set()
+        for done, spec in zip(outcome["directories"], self._dirs):
+            if done.get("error"):
+                failed.setdefault(spec["run_as"], done["error"])
         for (entry, label, spec), done in zip(self._files, outcome["files"]):
+            if done.get("error"):
+                failed.setdefault(spec["run_as"], done["error"])
+                continue
+            if done.get("stale"):
+                stale.add(spec["run_as"])
+                continue
             entry["changed"] = done["changed"]
+            self._changed = self._changed or done["changed"]
             if done.get("backup_file"):
                 entry["backup_file"] = done["backup_file"]
             if done["changed"] and "before" in done:
@@ -151,8 +178,16 @@ class ActionModule(ActionBase):
                         "after": self._text(spec["content"]),
                     }
                 )
+        self._changed = self._changed or any(d["changed"] for d in outcome["directories"] if not d.get("error"))
+        self._dirs, self._files = [], []
+        return failed, stale
 
     # -- profiles --------------------------------------------------------------------------------
+    #
+    # Everything in a user's home is read and written as that user (run_as: the rendered_files child drops to
+    # the user), and a hostile or broken file of one user fails that user only: the others are written, then the
+    # task fails naming each refused user. A file the user changed between our read and our write comes back
+    # stale; that user is read and planned again, at most STALE_ROUNDS times.
 
     def _profiles(self):
         args = self._args
@@ -172,37 +207,99 @@ class ActionModule(ActionBase):
             by_user.setdefault(user, [])
         mode = args["mode"] if args["mode"] is not None else "0600"
         users = []
+        failures: dict = {}
         for user in sorted(by_user):
-            root = self._expand(args["profiles_root"], user, "profiles_root")
+            try:
+                root = self._expand(args["profiles_root"], user, "profiles_root")
+                owner = self._expand(args["owner"], user, "owner")
+                group = self._expand(args["group"], user, "group")
+            except AnsibleActionFail as exc:
+                failures[user] = str(exc.message)
+                continue
             users.append(
                 {
                     "user": user,
                     "accounts": by_user[user],
-                    "owner": self._expand(args["owner"], user, "owner"),
-                    "group": self._expand(args["group"], user, "group"),
+                    "owner": owner,
+                    "group": group,
                     "root": root,
                     "ini": self._join(root, "profiles.ini"),
+                    "mode": mode,
                 }
             )
-        inis = self._deployer.read([u["ini"] for u in users])
-        # per user (in order): the entry saying why there is no profile, or the profiles to write
-        found = [self._user_profiles(u, self._text(inis[u["ini"]]), mode) for u in users]
-        todo = [item for items in found if isinstance(items, list) for item in items]
-        seen = self._inspect_profiles(todo)
-        results = []
-        for items in found:
-            if isinstance(items, dict):
-                results.append(items)
+        results: dict = {}
+        pending = users
+        for _round in range(STALE_ROUNDS):
+            stale = self._profiles_round(pending, results, failures)
+            pending = [u for u in pending if u["user"] in stale]
+            if not pending:
+                break
+        for u in pending:
+            failures[u["user"]] = (
+                f"its Thunderbird files changed while this task wrote them, {STALE_ROUNDS} times in a row (is "
+                "Thunderbird running?); nothing of this user was written, run again"
+            )
+        ordered = []
+        for user in sorted(by_user):
+            if user in failures:
+                ordered.append({"user": user, "changed": False, "failed": True, "msg": failures[user]})
             else:
-                results.extend(self._profile(item, seen) for item in items)
-        self._flush()
-        for entry in results:
+                ordered.extend(results.get(user, []))
+        for entry in ordered:
             files = entry.get("files")
             if files is not None:
                 entry["changed"] = entry["created"] or any(f["changed"] for f in files)
-        return {"profiles": results, "skipped_accounts": skipped}
+        out = {"profiles": ordered, "skipped_accounts": skipped}
+        if failures:
+            out["failed"] = True
+            reasons = "; ".join(f"user {user}: {failures[user]}" for user in sorted(failures))
+            out["msg"] = (
+                f"{len(failures)} of {len(by_user)} users not written (the others were): {reasons}"
+                if len(failures) < len(by_user)
+                else f"no user written: {reasons}"
+            )
+        return out
 
-    def _user_profiles(self, u, ini, mode):
+    def _profiles_round(self, users, results, failures):
+        """Read, plan and write ``users`` once; fills ``results``/``failures``; returns the users with stale files."""
+        max_size = self._args["max_file_size"]
+        inis = self._deployer.inspect(
+            [{"path": u["ini"], "read": True, "run_as": u["user"], "max_size": max_size} for u in users]
+        )
+        planned = []
+        for u in users:
+            entry = inis[u["ini"]]
+            try:
+                if entry.get("error"):
+                    raise ThunderbirdError(user_reason(entry["error"], u["user"]))
+                u["ini_version"] = expected_version(entry)
+                planned.append((u, self._user_profiles(u, self._text(regular_text(entry)))))
+            except ThunderbirdError as exc:
+                failures[u["user"]] = str(exc)
+        todo = [item for _u, items in planned if isinstance(items, list) for item in items]
+        seen = self._inspect_profiles(todo)
+        entries: dict = {}
+        for u, items in planned:
+            user = u["user"]
+            if isinstance(items, dict):
+                entries[user] = [items]
+                continue
+            try:
+                entries[user] = [self._profile(item, seen) for item in items]
+            except ThunderbirdError as exc:
+                failures[user] = str(exc)
+        # nothing of a refused user is written, not even the profiles planned before the refusal
+        self._dirs = [d for d in self._dirs if d["run_as"] not in failures]
+        self._files = [f for f in self._files if f[2]["run_as"] not in failures]
+        written, stale = self._flush()
+        for user, reason in written.items():
+            failures[user] = user_reason(reason, user)
+        for user, value in entries.items():
+            if user not in failures and user not in stale:
+                results[user] = value
+        return stale
+
+    def _user_profiles(self, u, ini):
         """The profiles to write for one user, or the result entry that says why there are none."""
         user, root, accounts = u["user"], u["root"], u["accounts"]
         profiles = parse_profiles_ini(ini, root) if ini is not None else []
@@ -217,23 +314,30 @@ class ActionModule(ActionBase):
                 return {"user": user, "profile": None, "path": None, "changed": False, "skipped": "no profile"}
             if not accounts:
                 return []
-            self._mkdir(root, u["owner"], u["group"], self._args["dir_mode"])
-            self._write(u["ini"], new_profiles_ini(), u["owner"], u["group"], "0644", "new profile")
+            self._mkdir(root, u["owner"], u["group"], self._args["dir_mode"], user)
+            self._write(
+                u["ini"], new_profiles_ini(), u["owner"], u["group"], "0644", "new profile", user, u["ini_version"]
+            )
             profiles = parse_profiles_ini(new_profiles_ini(), root)
             created = True
         selected = select_profiles(profiles, self._args["profile"], f" for user {user} in {root}")
-        return [dict(u, profile=profile, created=created, mode=mode) for profile in selected]
+        for profile in selected:
+            if "line" in profile:
+                check_profile_inside(profile, root, u["ini"])
+        return [dict(u, profile=profile, created=created) for profile in selected]
 
     def _inspect_profiles(self, todo):
         """One batch for every profile: the directory, its lock link, user.js, prefs.js (and live lock owners)."""
         items = []
+        max_size = self._args["max_file_size"]
         for item in todo:
             path = item["profile"]["path"]
+            user = item["user"]
             items += [
-                {"path": path, "follow": True},
-                {"path": self._join(path, "lock"), "follow": False},
-                {"path": self._join(path, "user.js"), "read": True},
-                {"path": self._join(path, "prefs.js"), "read": True},
+                {"path": path, "follow": True, "run_as": user},
+                {"path": self._join(path, "lock"), "follow": False, "run_as": user},
+                {"path": self._join(path, "user.js"), "read": True, "run_as": user, "max_size": max_size},
+                {"path": self._join(path, "prefs.js"), "read": True, "run_as": user, "max_size": max_size},
             ]
         seen = self._deployer.inspect(items)
         pids = set()
@@ -253,43 +357,67 @@ class ActionModule(ActionBase):
         pid = profile_lock_pid(lock["link_target"])
         return True if pid is None else seen[f"/proc/{pid}"]["exists"]
 
-    def _file_text(self, seen, path):
-        return self._text(regular_content(seen[path]))
-
     def _profile(self, item, seen):
         user, profile, created = item["user"], item["profile"], item["created"]
         owner, group, mode = item["owner"], item["group"], item["mode"]
         path = profile["path"]
         entry = {"user": user, "profile": profile["name"], "path": path, "changed": False}
+        user_js_path = self._join(path, "user.js")
+        prefs_js_path = self._join(path, "prefs.js")
+        for key in (path, self._join(path, "lock"), user_js_path, prefs_js_path):
+            if seen[key].get("error"):
+                raise ThunderbirdError(user_reason(seen[key]["error"], user))
         if not seen[path]["exists"]:
             if not created:
                 self._warnings.append(f"user {user}: profile {profile['name']} points at {path}, which does not exist")
                 entry["skipped"] = "missing directory"
                 return entry
-            self._mkdir(path, owner, group, self._args["dir_mode"])
+            self._mkdir(path, owner, group, self._args["dir_mode"], user)
         if self._running(path, seen):
-            message = f"user {user}: Thunderbird is running with profile {path}"
+            message = f"Thunderbird is running with profile {path}"
             if self._args["when_running"] == "fail":
-                raise AnsibleActionFail(
+                raise ThunderbirdError(
                     message + "; close it (it rewrites prefs.js on exit) or set mailops_thunderbird_when_running"
                 )
             if self._args["when_running"] == "skip":
-                self._warnings.append(message + "; left alone")
+                self._warnings.append(f"user {user}: {message}; left alone")
                 entry["skipped"] = "running"
                 return entry
-            self._warnings.append(message + "; written anyway, Thunderbird may undo the prefs.js part on exit")
-        user_js_path = self._join(path, "user.js")
-        prefs_js_path = self._join(path, "prefs.js")
-        user_js = self._file_text(seen, user_js_path)
-        prefs_js = self._file_text(seen, prefs_js_path)
+            self._warnings.append(
+                f"user {user}: {message}; written anyway, Thunderbird may undo the prefs.js part on exit"
+            )
+        user_js = self._text(regular_text(seen[user_js_path]))
+        prefs_js = self._text(regular_text(seen[prefs_js_path]))
         where = f" (user {user}, profile {path})"
         plan = plan_profile(item["accounts"], user_js, prefs_js, self._args["options"], where)
         self._warnings.extend(plan.warnings)
         files = []
         if not (user_js is None and not plan.user_js):
-            files.append(self._write(user_js_path, plan.user_js, owner, group, mode, "managed block"))
+            files.append(
+                self._write(
+                    user_js_path,
+                    plan.user_js,
+                    owner,
+                    group,
+                    mode,
+                    "managed block",
+                    user,
+                    expected_version(seen[user_js_path]),
+                )
+            )
         if plan.prefs_js is not None:
-            files.append(self._write(prefs_js_path, plan.prefs_js, owner, group, mode, "account lists"))
+            files.append(
+                self._write(
+                    prefs_js_path,
+                    plan.prefs_js,
+                    owner,
+                    group,
+                    mode,
+                    "account lists",
+                    user,
+                    expected_version(seen[prefs_js_path]),
+                )
+            )
         entry.update({"created": created, "accounts": plan.keys, "removed": plan.removed, "files": files})
         return entry
 

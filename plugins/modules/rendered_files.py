@@ -17,8 +17,16 @@ description:
   - Order of work is O(inspect), then O(directories) in the order given (missing parents are created with the
     same attributes), then O(files).
   - A file whose bytes are already right is not rewritten, only its mode and owner are corrected. A changed file
-    is written to a temporary file in its directory and moved over the old one in one step, optionally after a
-    backup. Symbolic links are followed.
+    is written to a temporary file in its directory (owner and mode set on its descriptor) and moved over the old
+    one in one step, optionally after a backup.
+  - Paths are resolved one component at a time through directory descriptors. The module enters a directory only
+    when it belongs to the acting user or root and no other user can write to it (unless it is sticky), and follows
+    a symbolic link only when the acting user or root owns it. So root never acts inside a directory another user
+    controls; give such items O(files[].run_as) (see the security guide, C(docs/security.md)).
+  - Items with O(inspect[].run_as), O(directories[].run_as) or O(files[].run_as) are read and written by a child
+    process that has become that user (C(setgroups), C(setgid), C(setuid) before anything is opened), so the kernel
+    refuses what the user could not do themselves. One child per user and batch. A user's failure is reported on
+    that user's items and the other users are still done; the module then fails and names each user.
   - File contents are base64 encoded in both directions and never appear in messages; O(files[].content) is
     C(no_log).
 author:
@@ -58,6 +66,15 @@ options:
         description: Return the content of a regular file in RV(inspected[].content).
         type: bool
         default: false
+      max_size:
+        description: A file to read that is larger than this (bytes) is refused.
+        type: int
+        default: 16777216
+      run_as:
+        description:
+          - Look as this user (when the module runs as root and the user exists). Omitted, the module acts as
+            itself.
+        type: str
   directories:
     description: Directories to create (with missing parents) or whose attributes to correct.
     type: list
@@ -78,6 +95,9 @@ options:
         type: str
       group:
         description: Group name or gid.
+        type: str
+      run_as:
+        description: Create or correct the directory as this user (see O(inspect[].run_as)).
         type: str
   files:
     description: Files to put in place.
@@ -117,6 +137,20 @@ options:
         description: Return the old content (base64) in RV(files[].before) when the file changes.
         type: bool
         default: false
+      max_size:
+        description: An old file larger than this (bytes) is refused instead of read and replaced.
+        type: int
+        default: 16777216
+      run_as:
+        description: Write the file as this user (see O(inspect[].run_as)).
+        type: str
+      expect:
+        description:
+          - The RV(inspected[].version) of the file when it was read (V([]) when it did not exist). When the file is
+            no longer that version, nothing of this user (or of this module run, without O(files[].run_as)) is
+            written and RV(files[].stale) is returned, so that the caller can read and merge again.
+        type: list
+        elements: int
 """
 
 EXAMPLES = r"""
@@ -171,6 +205,16 @@ inspected:
       description: Base64 content of a regular file when O(inspect[].read) was set.
       type: str
       sample: W0dlbmVyYWxdClN0YXJ0V2l0aExhc3RQcm9maWxlPTEK
+    version:
+      description: Device, inode, size and modification time (ns) of what is there, for O(files[].expect).
+      type: list
+      elements: int
+      sample: [2049, 131075, 312, 1764768000000000000]
+    error:
+      description: Why the item could not be inspected as its O(inspect[].run_as) user.
+      type: str
+      returned: when that user failed
+      sample: "user alice: /home/alice/.thunderbird/x/prefs.js is larger than 16 MiB (max_file_size): not read"
 directories:
   description: One entry per O(directories) item.
   returned: always
@@ -185,6 +229,11 @@ directories:
       description: Whether it was created or its attributes corrected (or would be, in check mode).
       type: bool
       sample: false
+    error:
+      description: Why its O(directories[].run_as) user failed.
+      type: str
+      returned: when that user failed
+      sample: "user alice: cannot create /home/alice/x: Permission denied"
 files:
   description: One entry per O(files) item.
   returned: always
@@ -213,13 +262,28 @@ files:
       type: str
       returned: when O(files[].return_before) was set and the file changes
       sample: Ly8gb2xkCg==
+    stale:
+      description: The file changed since it was read (O(files[].expect)); nothing of its user was written.
+      type: bool
+      returned: when that happened
+      sample: true
+    error:
+      description: Why its O(files[].run_as) user failed.
+      type: str
+      returned: when that user failed
+      sample: "user alice: cannot write /home/alice/x/user.js: Permission denied"
+msg:
+  description: When a user failed, each user's reason (the other users were done).
+  type: str
+  returned: failure
+  sample: "user alice: cannot write /home/alice/x/user.js: Permission denied"
 """
 
 import base64
 import binascii
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mailops.clients.plugins.module_utils._files import FilesError, apply, inspect
+from ansible_collections.mailops.clients.plugins.module_utils._files import MAX_SIZE, FilesError, apply, inspect
 
 
 def _encode(data):
@@ -237,6 +301,8 @@ def main():
                     "path": {"type": "path", "required": True},
                     "follow": {"type": "bool", "default": True},
                     "read": {"type": "bool", "default": False},
+                    "max_size": {"type": "int", "default": MAX_SIZE},
+                    "run_as": {"type": "str"},
                 },
             },
             "directories": {
@@ -248,6 +314,7 @@ def main():
                     "mode": {"type": "raw"},
                     "owner": {"type": "str"},
                     "group": {"type": "str"},
+                    "run_as": {"type": "str"},
                 },
             },
             "files": {
@@ -263,6 +330,9 @@ def main():
                     "backup": {"type": "bool", "default": False},
                     "tighten_first": {"type": "bool", "default": False},
                     "return_before": {"type": "bool", "default": False},
+                    "max_size": {"type": "int", "default": MAX_SIZE},
+                    "run_as": {"type": "str"},
+                    "expect": {"type": "list", "elements": "int"},
                 },
             },
         },
@@ -285,9 +355,16 @@ def main():
     for entry in outcome["files"]:
         if "before" in entry:
             entry["before"] = _encode(entry["before"])
-    module.exit_json(
-        changed=outcome["changed"], inspected=inspected, directories=outcome["directories"], files=outcome["files"]
-    )
+    result = {
+        "changed": outcome["changed"],
+        "inspected": inspected,
+        "directories": outcome["directories"],
+        "files": outcome["files"],
+    }
+    errors = [e["error"] for e in inspected + outcome["directories"] + outcome["files"] if e.get("error")]
+    if errors:
+        module.fail_json(msg="; ".join(dict.fromkeys(errors)), **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

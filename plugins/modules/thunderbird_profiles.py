@@ -27,6 +27,15 @@ description:
   - O(output=autoconfig_xml) writes one Mozilla autoconfig file (C(clientConfig) version 1.1) per mail domain
     into O(dest), for C(autoconfig.<domain>/mail/config-v1.1.xml) or Thunderbird's C(isp/) directory.
   - Passwords are never written (Thunderbird keeps them in its login manager, not in preferences).
+  - Everything in a user's profile directory (C(profiles.ini), the profile, C(user.js), C(prefs.js)) is read and
+    written by a process that has become that user, so the task can do nothing there that the user could not do
+    (see M(mailops.clients.rendered_files) and the security guide, C(docs/security.md)). A profile that
+    C(profiles.ini) places outside O(profiles_root) is refused. A hostile or broken file of one user (a profile
+    outside the root, a file above O(max_file_size), a link into somewhere the user cannot write, two block
+    markers, Thunderbird running with O(when_running=fail)) fails that user only - every other user is written,
+    then the task fails and its message names each refused user, file and reason.
+  - A C(user.js) or C(prefs.js) that changes between the read and the write (the user or Thunderbird saved it) is
+    not overwritten: it is read and merged again, up to three times, then that user fails.
   - This is an action plugin. All files of a task are read in one batch and written in one batch by
     M(mailops.clients.rendered_files) on the target; when the target is the controller itself (a C(local)
     connection without become, as with C(delegate_to=localhost)) the same code runs in the action, without a
@@ -120,6 +129,12 @@ options:
     description: Keep a timestamped copy of a file before replacing it.
     type: bool
     default: false
+  max_file_size:
+    description:
+      - With O(output=profiles), a C(profiles.ini), C(user.js) or C(prefs.js) larger than this many bytes is not
+        read; its user fails with a message. Thunderbird's own files stay far below the default of 16 MiB.
+    type: int
+    default: 16777216
 seealso:
   - module: ansible.builtin.copy
 notes:
@@ -185,6 +200,15 @@ profiles:
     changed:
       description: Whether anything of this profile changed.
       type: bool
+    failed:
+      description: The user was refused; nothing of this user was written (one entry for the user, no profile).
+      type: bool
+      returned: when the user failed
+    msg:
+      description: Why the user was refused (the file and the reason).
+      type: str
+      returned: when the user failed
+      sample: "/home/bob/.thunderbird/profiles.ini line 7: Path='/etc' points outside /home/bob/.thunderbird; ..."
 skipped_accounts:
   description: Ids of accounts without a user (not written into any profile).
   returned: when O(output=profiles)

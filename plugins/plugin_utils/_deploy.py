@@ -13,7 +13,9 @@ and all of its writes in another (``apply``), each done by ``module_utils/_files
   starting a module.
 
 Check mode is honoured either way, and a file whose bytes are unchanged is never rewritten, so a second run
-reports ``changed: false``.
+reports ``changed: false``. Items with ``run_as`` (a file in a user's home) are read and written by that user
+(``_files`` forks a child that drops to the user); a failure of one such user comes back as ``error`` on that
+user's items, never as an exception, so that the caller can finish the other users and then fail.
 
 Usage inside ``ActionModule.run``::
 
@@ -35,11 +37,23 @@ from ansible_collections.mailops.clients.plugins.module_utils import _files
 MODULE = "mailops.clients.rendered_files"
 
 
-def dir_spec(path, mode=None, owner=None, group=None) -> dict:
-    return {"path": path, "mode": mode, "owner": owner, "group": group}
+def dir_spec(path, mode=None, owner=None, group=None, run_as=None) -> dict:
+    return {"path": path, "mode": mode, "owner": owner, "group": group, "run_as": run_as}
 
 
-def file_spec(path, content: bytes, mode=None, owner=None, group=None, backup=False, tighten_first=False) -> dict:
+def file_spec(
+    path,
+    content: bytes,
+    mode=None,
+    owner=None,
+    group=None,
+    backup=False,
+    tighten_first=False,
+    run_as=None,
+    expect=None,
+    max_size=_files.MAX_SIZE,
+) -> dict:
+    """``expect``: the ``version`` of the file when it was read ([] when absent); a changed file comes back stale."""
     return {
         "path": path,
         "content": content,
@@ -48,7 +62,21 @@ def file_spec(path, content: bytes, mode=None, owner=None, group=None, backup=Fa
         "group": group,
         "backup": bool(backup),
         "tighten_first": bool(tighten_first),
+        "run_as": run_as,
+        "expect": expect,
+        "max_size": max_size,
     }
+
+
+def expected_version(entry: dict):
+    """What ``file_spec(expect=...)`` wants from an inspected entry: its version, or [] when nothing was there."""
+    return entry["version"] if entry["exists"] else []
+
+
+def user_reason(message: str, user) -> str:
+    """``user alice: reason`` (a run_as failure) -> ``reason``, for messages that name the user themselves."""
+    prefix = f"user {user}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message
 
 
 def regular_content(entry: dict):
@@ -65,7 +93,7 @@ def parent_dirs(files: list, mode=None) -> list:
     seen = {}
     for spec in files:
         parent = posixpath.dirname(spec["path"])
-        seen.setdefault(parent, dir_spec(parent, mode, spec["owner"], spec["group"]))
+        seen.setdefault(parent, dir_spec(parent, mode, spec["owner"], spec["group"], spec.get("run_as")))
     return list(seen.values())
 
 
@@ -92,12 +120,17 @@ class Deployer:
 
     def _module(self, args: dict) -> dict:
         res = self._action._execute_module(module_name=MODULE, module_args=args, task_vars=self._task_vars)
-        if res.get("failed"):
+        # a failure of run_as users only: the per-item errors are in the result, the others were done
+        if res.get("failed") and not ("files" in res and "inspected" in res):
             raise AnsibleActionFail(res.get("msg", f"{MODULE} failed"))
+        res.pop("failed", None)
         return res
 
     def inspect(self, items: list) -> dict:
-        """``items``: ``{"path", "follow", "read"}``; returns ``{path: entry}`` (see ``_files.inspect``)."""
+        """``items``: ``{"path", "follow", "read", "max_size", "run_as"}``; returns ``{path: entry}``.
+
+        See ``_files.inspect``: an entry of a ``run_as`` user who failed carries ``error``.
+        """
         if not items:
             return {}
         if self.in_process:
@@ -116,6 +149,12 @@ class Deployer:
         """``{path: bytes of the regular file, or None when there is none}``; anything else fails."""
         seen = self.inspect([{"path": p, "follow": True, "read": True} for p in dict.fromkeys(paths)])
         return {path: regular_content(entry) for path, entry in seen.items()}
+
+    def read_as(self, paths: dict, max_size=_files.MAX_SIZE) -> dict:
+        """``paths``: ``{path: run_as user or None}``; returns the inspected entries (``error`` per failed user)."""
+        return self.inspect(
+            [{"path": p, "follow": True, "read": True, "run_as": u, "max_size": max_size} for p, u in paths.items()]
+        )
 
     def apply(self, directories: list, files: list, before: bool = False) -> dict:
         """Create ``directories``, then put ``files`` (specs from dir_spec/file_spec), in one batch.
@@ -146,7 +185,8 @@ class Deployer:
         """Put ``files`` (file_spec), creating each parent directory first unless ``create_dirs`` is false.
 
         Returns one outcome per file: ``changed`` (the file or its new parent directory), ``backup_file`` when a
-        backup was made, ``before`` (old bytes or None) when asked for and the file changed.
+        backup was made, ``before`` (old bytes or None) when asked for and the file changed, ``error`` when its
+        ``run_as`` user failed, ``stale`` when it changed since it was read.
         """
         directories = parent_dirs(files, dir_mode) if create_dirs else []
         outcome = self.apply(directories, files, before=before)
@@ -154,6 +194,9 @@ class Deployer:
         results = []
         for spec, done in zip(files, outcome["files"]):
             result = {"changed": done["changed"] or dir_changed.get(posixpath.dirname(spec["path"]), False)}
+            for key in ("error", "stale"):
+                if done.get(key):
+                    result[key] = done[key]
             for key in ("backup_file", "before"):
                 if key in done and (key != "before" or done["changed"]):
                     result[key] = done[key]

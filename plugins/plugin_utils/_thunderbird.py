@@ -41,7 +41,9 @@ from __future__ import annotations
 import configparser
 import hashlib
 import io
+import posixpath
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -149,11 +151,35 @@ def pref_line(name: str, value, function: str = "user_pref") -> str:
 
 
 # --- a tolerant reader for prefs.js / user.js lines (the files Thunderbird writes: one statement per line) ---
+# Lines and blanks as Mozilla's preference parser sees them (modules/libpref/parser/src/lib.rs): a line ends at
+# "\n", "\r\n" or a lone "\r"; blanks are space, \t, \v and \f. Other characters (\x1c, U+0085, U+2028, ...)
+# end no line. Each line keeps its terminator, so the lines the code does not change are written back as read.
 
+_EOL_RE = re.compile(r"\r\n|\r|\n")
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+_BLANKS = " \t\x0b\x0c"
+_WS = f"[{_BLANKS}]*"
+_STRING = r'"(?:[^"\\\r\n]|\\[^\r\n])*"'
 _STMT_RE = re.compile(
-    r"""^\s*(?:user_pref|pref|sticky_pref)\s*\(\s*"((?:[^"\\]|\\.)*)"\s*,\s*"""
-    r"""("(?:[^"\\]|\\.)*"|true|false|-?\d+)\s*\)\s*;\s*(?://.*)?$"""
+    rf"{_WS}(?:user_pref|pref|sticky_pref){_WS}\({_WS}({_STRING}){_WS},{_WS}"
+    rf"({_STRING}|true|false|-?[0-9]+){_WS}\){_WS};{_WS}(?://[^\r\n]*)?(?:\r\n|\r|\n)?"
 )
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of ``text``, each with its terminator (the last one may have none)."""
+    return _LINE_RE.findall(text)
+
+
+def _terminator(line: str) -> str:
+    """The terminator of one line of :func:`_lines` ("" for a last line without one)."""
+    return line[len(line.rstrip("\r\n")) :]
+
+
+def _newline(text: str | None) -> str:
+    """The first line terminator of ``text``: the style for lines the code adds (LF when there is none)."""
+    match = _EOL_RE.search(text or "")
+    return match.group() if match else "\n"
 
 
 def _unescape(body: str) -> str:
@@ -189,8 +215,11 @@ def _unescape(body: str) -> str:
 
 
 def parse_line(line: str):
-    """``(name, value)`` of a one-line preference statement, or None for anything else."""
-    match = _STMT_RE.match(line)
+    """``(name, value)`` of a one-line preference statement (with or without its terminator), or None.
+
+    An integer outside 32 bits is None: Mozilla's parser rejects that statement ("integer literal overflowed").
+    """
+    match = _STMT_RE.fullmatch(line)
     if not match:
         return None
     raw = match.group(2)
@@ -199,18 +228,26 @@ def parse_line(line: str):
     elif raw in ("true", "false"):
         value = raw == "true"
     else:
+        if len(raw.lstrip("-").lstrip("0")) > 10:
+            return None
         value = int(raw)
-    return _unescape(match.group(1)), value
+        if not INT32[0] <= value <= INT32[1]:
+            return None
+    return _unescape(match.group(1)[1:-1]), value
 
 
-def read_prefs(text: str | None) -> dict:
-    """Name -> value of every one-line statement (the last one wins, as in Thunderbird)."""
+def _read_lines(lines: Sequence[str]) -> dict:
     result = {}
-    for line in (text or "").splitlines():
+    for line in lines:
         parsed = parse_line(line)
         if parsed:
             result[parsed[0]] = parsed[1]
     return result
+
+
+def read_prefs(text: str | None) -> dict:
+    """Name -> value of every one-line statement (the last one wins, as in Thunderbird)."""
+    return _read_lines(_lines(text or ""))
 
 
 # --- the block in user.js ----------------------------------------------------------------------------
@@ -218,38 +255,52 @@ def read_prefs(text: str | None) -> dict:
 
 @dataclass
 class UserJs:
+    """The lines of ``user.js`` (each with its terminator) around the block, and the file's line terminator."""
+
     before: list[str]
     block: list[str] | None
     after: list[str]
+    newline: str = "\n"
+
+
+def _marker(line: str) -> str:
+    return line.rstrip("\r\n").strip(_BLANKS)
 
 
 def split_user_js(text: str | None, where: str = "user.js") -> UserJs:
-    lines = (text or "").splitlines()
-    begins = [i for i, line in enumerate(lines) if line.strip() == BLOCK_BEGIN]
-    ends = [i for i, line in enumerate(lines) if line.strip() == BLOCK_END]
+    lines = _lines(text or "")
+    newline = _newline(text)
+    begins = [i for i, line in enumerate(lines) if _marker(line) == BLOCK_BEGIN]
+    ends = [i for i, line in enumerate(lines) if _marker(line) == BLOCK_END]
     if not begins and not ends:
-        return UserJs(lines, None, [])
+        return UserJs(lines, None, [], newline)
     if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
         raise ThunderbirdError(
             f"{where} has {len(begins)} begin and {len(ends)} end markers of the mailops.clients block (expected one "
             "pair, begin first); repair or delete the block by hand, the next run writes it again"
         )
-    return UserJs(lines[: begins[0]], lines[begins[0] + 1 : ends[0]], lines[ends[0] + 1 :])
+    return UserJs(lines[: begins[0]], lines[begins[0] + 1 : ends[0]], lines[ends[0] + 1 :], newline)
 
 
 def join_user_js(parts: UserJs, block: list[str] | None) -> str:
+    """``user.js`` with ``block`` (lines without terminators; None: no block); the user's lines stay as read."""
+    newline = parts.newline
     before = list(parts.before)
     after = list(parts.after)
     if block is None:
-        # drop the blank line that separated our block from the user's lines
-        while before and not before[-1].strip() and not after:
-            before.pop()
-        lines = before + after
-    else:
-        if parts.block is None and before and before[-1].strip():
-            before.append("")
-        lines = before + [BLOCK_BEGIN, *block, BLOCK_END] + after
-    return "\n".join(lines) + "\n" if lines else ""
+        if parts.block is not None and not after and before and before[-1] in ("\n", "\r\n", "\r"):
+            before.pop()  # the empty line that separated the removed block from the user's lines
+        return "".join(before + after)
+    if parts.block is None and before:
+        if not _terminator(before[-1]):
+            before[-1] += newline
+        if before[-1].rstrip("\r\n").strip(_BLANKS):
+            # after a lone "\r", a "\n" would join it into one "\r\n" instead of making an empty line
+            before.append("\r" if newline == "\n" and before[-1].endswith("\r") else newline)
+    # likewise, an end marker ending in a lone "\r" would take an empty "\n" line that follows it
+    end = "\r\n" if newline == "\r" and after and after[0].startswith("\n") else newline
+    ours = [line + newline for line in (BLOCK_BEGIN, *block)] + [BLOCK_END + end]
+    return "".join(before + ours + after)
 
 
 # --- key bookkeeping -----------------------------------------------------------------------------------
@@ -276,7 +327,8 @@ def _markers(prefs: Mapping) -> dict:
     """Account number -> inventory id, from ``mail.account.accountN.mailops_id`` prefs."""
     found = {}
     for name, value in prefs.items():
-        match = re.match(r"^mail\.account\.account(\d+)\." + MARKER + "$", name)
+        # N exactly as keys_for writes it (no leading zero), and short enough for int()
+        match = re.fullmatch(r"mail\.account\.account([1-9][0-9]{0,17})\." + MARKER, name)
         if match and isinstance(value, str) and value:
             found[int(match.group(1))] = value
     return found
@@ -456,6 +508,24 @@ def _merge_list(current: str | None, drop: set, add: Sequence[str]) -> str:
     return ",".join(keys)
 
 
+def _list_line(name: str, value: str, where: str) -> str:
+    """The statement for a merged list; ``where`` names the file and line the old value came from."""
+    try:
+        return pref_line(name, value, "user_pref")
+    except ThunderbirdError:
+        raise ThunderbirdError(
+            f"{where}: the value of {name} contains a NUL, a lone surrogate or bytes that are not UTF-8, so the "
+            "merged list cannot be written; fix or remove that line"
+        ) from None
+
+
+def _shown(text: str) -> str:
+    """Text from a user's file, for a message: control, format and invalid characters escaped."""
+    return "".join(
+        ascii(char)[1:-1] if unicodedata.category(char)[0] == "C" or char in "\u2028\u2029" else char for char in text
+    )
+
+
 def plan_profile(
     accounts: Sequence[Mapping],
     user_js: str | None,
@@ -471,8 +541,8 @@ def plan_profile(
     options = options or {}
     check_collisions(accounts, where)
     parts = split_user_js(user_js, f"user.js{where}")
-    block_prefs = read_prefs("\n".join(parts.block or []))
-    outside_user = read_prefs("\n".join(parts.before + parts.after))
+    block_prefs = _read_lines(parts.block or [])
+    outside_user = _read_lines(parts.before + parts.after)
     prefs = read_prefs(prefs_js)
 
     block_owned = _markers(block_prefs)
@@ -495,7 +565,7 @@ def plan_profile(
     warnings = []
     hand_made = {}
     for name, value in prefs.items():
-        match = re.match(r"^mail\.server\.([^.]+)\.hostname$", name)
+        match = re.fullmatch(r"mail\.server\.([^.]+)\.hostname", name)
         if match and match.group(1) not in ours_all and isinstance(value, str):
             srv = match.group(1)
             hand_made[
@@ -510,7 +580,7 @@ def plan_profile(
         srv = hand_made.get((inc["protocol"], (inc["username"] or "").lower(), inc["host"].lower()))
         if srv:
             warnings.append(
-                f"profile{where}: account {account['id']} duplicates the account the user made by hand ({srv}, "
+                f"profile{where}: account {account['id']} duplicates the account the user made by hand ({_shown(srv)}, "
                 f"{inc['protocol']} {inc['username']}@{inc['host']}); Thunderbird will show both. Remove one of them"
             )
         if inc["auth"] == "oauth2" or account["outgoing"]["auth"] == "oauth2":
@@ -521,50 +591,58 @@ def plan_profile(
 
     new_block = render_block(accounts, numbers, options) if accounts else None
     new_user_js = join_user_js(parts, new_block)
-    new_block_prefs = read_prefs("\n".join(new_block or []))
+    new_block_prefs = _read_lines(new_block or [])
 
     # prefs.js: drop what belongs to stale numbers, clear prefs the old block set and the new one does not,
-    # merge our keys into the two lists.
-    stale_prefixes = tuple(
-        _KIND_PREFIX[kind] + key + "." for number in stale_numbers for kind, key in keys_for(number).items()
-    )
+    # merge our keys into the two lists. Every other line is kept as read, terminator included.
+    stale = {(_KIND_PREFIX[kind], key) for number in stale_numbers for kind, key in keys_for(number).items()}
     cleared = {name for name in block_prefs if name not in new_block_prefs}
     stale_keys = {k for n in stale_numbers for k in keys_for(n).values()}
     new_accounts_keys = [keys_for(numbers[i])["account"] for i in ids]
     new_smtp_keys = [keys_for(numbers[i])["smtp"] for i in ids]
     if prefs_js is None and not accounts:
         return ProfilePlan(new_user_js, None, {}, removed, warnings)
-    lines = (prefs_js or "").splitlines()
+    newline = _newline(prefs_js)
+    lines = _lines(prefs_js or "")
     if prefs_js is None:
         lines = [
-            "// Mozilla User Preferences",
-            "",
-            "// Started by mailops.clients before Thunderbird's first start; Thunderbird rewrites this file.",
-            "",
+            "// Mozilla User Preferences\n",
+            "\n",
+            "// Started by mailops.clients before Thunderbird's first start; Thunderbird rewrites this file.\n",
+            "\n",
         ]
     out_lines = []
     seen_lists = set()
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         parsed = parse_line(line)
         if parsed is None:
             out_lines.append(line)
             continue
         name, value = parsed
-        if name.startswith(stale_prefixes) or (name in cleared and name not in LIST_PREFS):
+        owner = _NAME_KEY_RE.match(name)  # a set lookup: a long prefs.js with many stale keys stays linear
+        if owner and (f"mail.{owner.group(1)}.", owner.group(2)) in stale:
+            continue
+        if name in cleared and name not in LIST_PREFS:
             continue
         if name in LIST_PREFS:
             seen_lists.add(name)
             add = new_accounts_keys if name == "mail.accountmanager.accounts" else new_smtp_keys
-            merged = _merge_list(value if isinstance(value, str) else "", stale_keys, add)
-            out_lines.append(pref_line(name, merged, "user_pref") if merged != value else line)
+            current = value if isinstance(value, str) else ""
+            merged = _merge_list(current, stale_keys, add)
+            if merged in (value, _merge_list(current, set(), [])):  # nothing to add or drop: the line stays
+                out_lines.append(line)
+            else:
+                out_lines.append(_list_line(name, merged, f"prefs.js{where} line {number}") + _terminator(line))
             continue
         if name in ("mail.accountmanager.defaultaccount", "mail.smtp.defaultserver") and value in stale_keys:
             continue
         out_lines.append(line)
     for name, add in (("mail.accountmanager.accounts", new_accounts_keys), ("mail.smtpservers", new_smtp_keys)):
         if name not in seen_lists and add:
-            out_lines.append(pref_line(name, ",".join(add), "user_pref"))
-    new_prefs_js = "\n".join(out_lines) + "\n"
+            if out_lines and not _terminator(out_lines[-1]):
+                out_lines[-1] += newline
+            out_lines.append(pref_line(name, ",".join(add), "user_pref") + newline)
+    new_prefs_js = "".join(out_lines)
     if prefs_js is not None and new_prefs_js == prefs_js:
         new_prefs_js = None
     keys = {i: keys_for(numbers[i]) for i in ids}
@@ -574,13 +652,52 @@ def plan_profile(
 # --- profiles.ini ----------------------------------------------------------------------------------------
 
 
-def parse_profiles_ini(text: str, root: str, sep: str = "/") -> list[dict]:
-    """Profiles of a ``profiles.ini``: ``[{"name", "path", "default"}]`` in file order.
+class _IniParser(configparser.RawConfigParser):
+    # RawConfigParser.OPTCRE, "(?P<option>.*?)\s*(?P<vi>[=:])...", takes quadratic time on a long run of blanks
+    # (CPython Lib/configparser.py); this one splits every line at the same first delimiter (the parser rstrips
+    # the option name and strips the value), in linear time.
+    OPTCRE = re.compile(r"(?P<option>[^=:]*)(?P<vi>[=:])\s*(?P<value>.*)$")
 
-    ``default`` is true for the profiles an ``[Install...]`` section names (what current Thunderbird starts
-    with), or, when there is no such section, for the ``Default=1`` profile.
+
+def _option_lines(text: str) -> dict:
+    """``(section, option) -> line number`` of the assignment :class:`_IniParser` keeps (the last one).
+
+    configparser reports no line numbers; this follows ``RawConfigParser._read`` (CPython Lib/configparser.py)
+    with the settings used here: lines split at "\\n", full-line comments ``#`` and ``;``, no inline comments,
+    continuation lines indented deeper than their option.
     """
-    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    found = {}
+    section = option = None
+    indent = 0
+    for number, line in enumerate(io.StringIO(text), 1):
+        value = line.strip()
+        if not value or value.startswith(("#", ";")):
+            continue
+        first = _IniParser.NONSPACECRE.search(line)
+        level = first.start() if first else 0
+        if section is not None and option and level > indent:
+            continue  # continuation of the option's value
+        indent = level
+        header = _IniParser.SECTCRE.match(value)
+        if header:
+            section, option = header.group("header"), None
+        elif section is not None:
+            match = _IniParser.OPTCRE.match(value)
+            if match:
+                option = match.group("option").rstrip()
+                found[(section, option)] = number
+    return found
+
+
+def parse_profiles_ini(text: str, root: str, sep: str = "/") -> list[dict]:
+    """Profiles of a ``profiles.ini``: ``[{"name", "path", "relative_path", "raw_path", "line", "default"}]``.
+
+    In file order. ``raw_path`` is the ``Path`` value as written, ``line`` the number of its line in ``text``.
+    ``default`` is true for the profiles an ``[Install...]`` section names (what current Thunderbird starts
+    with), or, when there is no such section, for the ``Default=1`` profile. The paths are not checked: see
+    :func:`check_profile_inside`.
+    """
+    parser = _IniParser(strict=False, interpolation=None)
     parser.optionxform = str  # keep key case
     try:
         parser.read_file(io.StringIO(text))
@@ -591,10 +708,12 @@ def parse_profiles_ini(text: str, root: str, sep: str = "/") -> list[dict]:
         for s in parser.sections()
         if s.startswith("Install") and parser.has_option(s, "Default")
     }
+    lines = _option_lines(text)
     profiles = []
     for section in parser.sections():
         if not section.startswith("Profile") or not parser.has_option(section, "Path"):
             continue
+        line = lines.get((section, "Path"), lines.get((parser.default_section, "Path")))
         raw = parser.get(section, "Path")
         relative = parser.get(section, "IsRelative", fallback="1").strip() == "1"
         norm = raw.replace("\\", "/")
@@ -604,6 +723,8 @@ def parse_profiles_ini(text: str, root: str, sep: str = "/") -> list[dict]:
                 "name": parser.get(section, "Name", fallback=section),
                 "path": path,
                 "relative_path": norm if relative else None,
+                "raw_path": raw,
+                "line": line,
                 "default_flag": parser.get(section, "Default", fallback="0").strip() == "1",
                 "install_default": norm in install_defaults or raw in install_defaults,
             }
@@ -615,13 +736,36 @@ def parse_profiles_ini(text: str, root: str, sep: str = "/") -> list[dict]:
     return profiles
 
 
+def check_profile_inside(profile: Mapping, root: str, ini: str) -> None:
+    """Refuse a profile of :func:`parse_profiles_ini` whose directory is not strictly inside ``root``.
+
+    ``profiles.ini`` belongs to the user: ``IsRelative=0`` with ``Path=/etc``, or ``Path=../../etc``, would send
+    the writes anywhere. The check is lexical (``posixpath.normpath``) on the path built for ``sep="/"``; an
+    absolute ``Path`` inside ``root`` is fine. ``ini`` names the file in the message.
+    """
+    raw, line = profile["raw_path"], profile["line"]
+    if any(unicodedata.category(char) == "Cc" for char in raw):
+        raise ThunderbirdError(f"{ini} line {line}: Path contains a control character; fix or remove that profile")
+    base = root.rstrip("/\\")
+    top = posixpath.normpath(base or "/")
+    if profile["relative_path"] is None:
+        where = posixpath.normpath(raw)
+    else:
+        where = posixpath.normpath(base + "/" + profile["relative_path"])
+    if where == top or not where.startswith(top.rstrip("/") + "/"):
+        raise ThunderbirdError(
+            f"{ini} line {line}: Path={raw!r} points outside {root}; a profile must be a directory inside the user's "
+            "Thunderbird directory (fix or remove that profile)"
+        )
+
+
 def select_profiles(profiles: Sequence[Mapping], select: str, where: str = "") -> list[Mapping]:
     if select == "all":
         return list(profiles)
     if select != "default":
         wanted = [p for p in profiles if p["name"] == select]
         if not wanted:
-            names = ", ".join(p["name"] for p in profiles) or "none"
+            names = ", ".join(_shown(p["name"]) for p in profiles) or "none"
             raise ThunderbirdError(f"no Thunderbird profile named {select!r}{where} (profiles: {names})")
         return wanted
     defaults = [p for p in profiles if p["default"]]
@@ -629,7 +773,7 @@ def select_profiles(profiles: Sequence[Mapping], select: str, where: str = "") -
         return defaults
     if len(profiles) == 1:
         return list(profiles)
-    names = ", ".join(p["name"] for p in profiles)
+    names = ", ".join(_shown(p["name"]) for p in profiles)
     raise ThunderbirdError(
         f"cannot tell which Thunderbird profile is the default{where} (profiles: {names}, none marked default); "
         "set mailops_thunderbird_profile to a profile name or to all"
@@ -649,7 +793,7 @@ def new_profiles_ini() -> str:
 
 def profile_lock_pid(link_target: str | None):
     """PID from the target of a Linux profile ``lock`` symlink (``127.0.1.1:+1234``), else None."""
-    match = re.match(r"^.*:\+?(\d+)$", link_target or "")
+    match = re.fullmatch(r".*:\+?([0-9]{1,10})", link_target or "")
     return int(match.group(1)) if match else None
 
 

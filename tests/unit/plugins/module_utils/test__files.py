@@ -6,10 +6,15 @@
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
 import stat
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
+from ansible_collections.mailops.clients.plugins.module_utils import _files
 from ansible_collections.mailops.clients.plugins.module_utils._files import (
     FilesError,
     apply,
@@ -172,3 +177,166 @@ def test_inspect_and_apply_in_one_batch(tmp_path):
         [spec(tmp_path / "p" / "user.js", b"a\n", mode="0600"), spec(tmp_path / "ini", b"[General]\n", mode="0644")],
     )
     assert again["changed"] is False
+
+
+# -- who acts: the walk through directory descriptors, and run_as children ----------------------------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="changing identity needs root")
+NOBODY = pwd.getpwnam("nobody")
+
+
+@pytest.fixture
+def shared_dir():
+    """A root-owned 0755 directory outside pytest's 0700 tmp_path, so that another user can reach into it."""
+    path = Path(tempfile.mkdtemp(prefix="mailops-files-", dir="/var/tmp"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def owned_by_nobody(path: Path, directory: bool = True) -> Path:
+    if directory:
+        path.mkdir()
+        path.chmod(0o755)
+    os.chown(path, NOBODY.pw_uid, NOBODY.pw_gid, follow_symlinks=False)
+    return path
+
+
+def decoy(directory: Path, text: bytes = b"ROOT-ONLY\n") -> tuple:
+    path = directory / "root.secret"
+    path.write_bytes(text)
+    path.chmod(0o600)
+    st = path.stat()
+    return path, (st.st_ino, st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), text)
+
+
+def unchanged(path: Path, before: tuple) -> bool:
+    st = path.stat()
+    return (st.st_ino, st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), path.read_bytes()) == before
+
+
+@needs_root
+def test_root_does_not_act_inside_a_directory_another_user_owns(shared_dir):
+    home = owned_by_nobody(shared_dir / "home")
+    with pytest.raises(FilesError, match=rf"^{home} belongs to user nobody: this task does not act inside a directory"):
+        put_file(spec(home / "user.js"))
+    with pytest.raises(FilesError, match=rf"^cannot create {home}/p: {home} belongs to user nobody: "):
+        ensure_directory(str(home / "p"))
+    assert list(home.iterdir()) == []
+
+
+@needs_root
+def test_root_does_not_follow_a_link_another_user_owns(shared_dir):
+    target, before = decoy(shared_dir)
+    link = shared_dir / "user.js"
+    link.symlink_to(target)
+    os.chown(link, NOBODY.pw_uid, NOBODY.pw_gid, follow_symlinks=False)
+    with pytest.raises(FilesError, match=rf"^{link} is a symbolic link that belongs to user nobody: this task does"):
+        put_file(spec(link))
+    with pytest.raises(FilesError, match=rf"^{link} is a symbolic link that belongs to user nobody"):
+        inspect([{"path": str(link), "read": True}])
+    assert unchanged(target, before)
+
+
+def test_a_directory_others_can_write_is_refused_unless_sticky(tmp_path):
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
+    with pytest.raises(FilesError, match=rf"^{open_dir} can be written by other users: this task does not act inside"):
+        put_file(spec(open_dir / "f"))
+    open_dir.chmod(0o1777)
+    assert put_file(spec(open_dir / "f"))["changed"] is True
+
+
+@needs_root
+def test_run_as_writes_as_the_user_and_the_kernel_refuses_a_link_to_a_root_file(shared_dir):
+    target, before = decoy(shared_dir)
+    home = owned_by_nobody(shared_dir / "home")
+    owned_by_nobody(home / "ok")
+    owned_by_nobody(home / "attack")
+    (home / "attack" / "user.js").symlink_to(target)
+    os.chown(home / "attack" / "user.js", NOBODY.pw_uid, NOBODY.pw_gid, follow_symlinks=False)
+    root_file = shared_dir / "root.conf"
+    out = apply(
+        [],
+        [
+            spec(home / "ok" / "user.js", b"mine\n", mode="0600", run_as="nobody"),
+            spec(root_file, b"root's\n", mode="0644"),
+        ],
+    )
+    written = home / "ok" / "user.js"
+    assert written.read_bytes() == b"mine\n" and written.stat().st_uid == NOBODY.pw_uid and mode(written) == 0o600
+    assert root_file.read_bytes() == b"root's\n" and root_file.stat().st_uid == 0
+    assert [f.get("error") for f in out["files"]] == [None, None]
+
+    attacked = apply([], [spec(home / "attack" / "user.js", b"pwned\n", mode="0600", run_as="nobody")])
+    [done] = attacked["files"]
+    assert done["error"].startswith(f"user nobody: cannot read {home}/attack/user.js: Permission denied")
+    assert done["changed"] is False and attacked["changed"] is False
+    assert unchanged(target, before)
+    assert sorted(p.name for p in shared_dir.iterdir()) == ["home", "root.conf", "root.secret"]
+
+
+@needs_root
+def test_one_users_failure_leaves_the_others_done(shared_dir):
+    first = owned_by_nobody(shared_dir / "first")
+    (shared_dir / "root-only").mkdir(mode=0o700)
+    seen = inspect(
+        [
+            {"path": str(shared_dir / "root-only" / "x"), "read": True, "run_as": "nobody"},
+            {"path": str(first), "run_as": "nobody"},
+            {"path": str(shared_dir / "root-only"), "read": True},
+        ]
+    )
+    assert seen[0]["error"] == f"user nobody: cannot open {shared_dir}/root-only: Permission denied"
+    assert seen[1]["error"] == seen[0]["error"]  # the user failed as a whole
+    assert (seen[2]["exists"], seen[2]["type"], seen[2].get("error")) == (True, "directory", None)
+
+
+@needs_root
+def test_a_user_that_does_not_exist_is_acted_for_by_this_process(tmp_path):
+    out = apply([{"path": str(tmp_path / "p"), "run_as": "no-such-user-x"}], [spec(tmp_path / "p" / "f", run_as="x")])
+    assert out["changed"] is True and (tmp_path / "p" / "f").read_bytes() == b"new\n"
+
+
+def test_files_above_the_size_limit_are_not_read(tmp_path):
+    big = tmp_path / "prefs.js"
+    with big.open("wb") as handle:
+        handle.truncate(2 * 1024 * 1024 + 1)
+    with pytest.raises(FilesError, match=rf"^{big} is larger than 2 MiB \(max_file_size\): not read; shrink or remove"):
+        inspect([{"path": str(big), "read": True, "max_size": 2 * 1024 * 1024}])
+    with pytest.raises(FilesError, match=rf"^{big} is larger than 1 MiB \(max_file_size\): not read; shrink or remove"):
+        put_file(spec(big, max_size=1024 * 1024))
+    assert big.stat().st_size == 2 * 1024 * 1024 + 1 and sorted(p.name for p in tmp_path.iterdir()) == ["prefs.js"]
+
+
+def test_a_file_that_changed_since_it_was_read_is_not_written(tmp_path):
+    dest = tmp_path / "prefs.js"
+    dest.write_bytes(b"old\n")
+    [seen] = inspect([{"path": str(dest), "read": True}])
+    other = tmp_path / "user.js"
+    dest.write_bytes(b"the user's edit\n")
+    out = apply([], [spec(other, b"a\n", expect=[]), spec(dest, b"merged\n", expect=seen["version"])])
+    assert [f.get("stale") for f in out["files"]] == [True, True]
+    assert dest.read_bytes() == b"the user's edit\n" and not other.exists()  # nothing of the batch is written
+    [again] = inspect([{"path": str(dest), "read": True}])
+    out = apply([], [spec(dest, b"merged\n", expect=again["version"])])
+    assert out["files"][0]["changed"] is True and dest.read_bytes() == b"merged\n"
+
+
+@needs_root
+def test_a_child_that_hangs_is_stopped(monkeypatch):
+    monkeypatch.setattr(_files, "CHILD_TIMEOUT", 1)
+    result, error = _files._as_user("nobody", lambda _arg: time.sleep(30), None)
+    assert result is None
+    assert error == "the process writing as nobody did not finish within 1 seconds and was stopped"
+
+
+@needs_root
+def test_the_child_really_is_the_user():
+    result, error = _files._as_user("nobody", lambda _arg: [os.getuid(), os.geteuid(), os.getgid(), os.getgroups()], 0)
+    assert error is None
+    assert result[:3] == [NOBODY.pw_uid, NOBODY.pw_uid, NOBODY.pw_gid]
+    assert 0 not in result[3]

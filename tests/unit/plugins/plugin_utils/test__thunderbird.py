@@ -2,13 +2,16 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of plugins/plugin_utils/_thunderbird.py: escaping (fuzzed), the user.js block, keys, removal,
-profiles.ini, enterprise AutoConfig and autoconfig XML (golden files: set MAILOPS_UPDATE_GOLDEN=1 to rewrite)."""
+profiles.ini, enterprise AutoConfig and autoconfig XML (golden files: set MAILOPS_UPDATE_GOLDEN=1 to rewrite),
+and hostile user files (bytes kept outside the block, profiles confined to the Thunderbird directory)."""
 
 from __future__ import annotations
 
+import configparser
 import os
 import re
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -421,3 +424,466 @@ def test_autoconfig_xml_codes_and_warnings():
         "autoconfig XML for example.test: account alice@example.test logs in as 'someone-else', which is neither "
         "the address nor its local part; the file offers %EMAILADDRESS% (users correct it in the wizard)"
     ]
+
+
+# --- hostile files: bytes outside the block stay as read ---------------------------------------------------
+
+
+def surrogate_text(data: bytes) -> str:
+    """File bytes as the action decodes them."""
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def moz_lines(text):
+    """Lines with their terminators, split where Mozilla's preference parser ends a line: \\n, \\r\\n, lone \\r."""
+    lines, start, i = [], 0, 0
+    while i < len(text):
+        if text[i] in "\r\n":
+            i += 2 if text.startswith("\r\n", i) else 1
+            lines.append(text[start:i])
+            start = i
+        else:
+            i += 1
+    if start < len(text):
+        lines.append(text[start:])
+    return lines
+
+
+def first_newline(text):
+    match = re.search(r"\r\n|\r|\n", text)
+    return match.group() if match else "\n"
+
+
+NASTY = {
+    "crlf": 'user_pref("mine", 1);\r\n// comment\r\n',
+    "lone cr": 'user_pref("mine", 1);\r// two\r',
+    "mixed": '// a\r\nuser_pref("b", "x");\n// c\r\n\r',
+    "lf then lone cr": '// a\nuser_pref("b", "x");\r',
+    "ff in comment": '// x\x0cuser_pref("mail.smtpservers", "evil");\n',
+    "fs in comment": '// x\x1cuser_pref("mail.accountmanager.accounts", "evil");\r\n',
+    "nel in comment": '// x\x85user_pref("a", 1);\n',
+    "ls in comment": '// x\u2028user_pref("a", 1);\u2029user_pref("b", 2);\n',
+    "controls in value": 'user_pref("v", "a\x0cb\x1cc\x1dd\x1ee\x85f\u2028g");\r\n',
+    "no final newline": "// the last line has no terminator",
+    "pref without final newline": 'user_pref("mine", 1);',
+    "nul": '// a NUL \x00 here\nuser_pref("n", "a\x00b");\n\x00',
+    "invalid utf-8": surrogate_text(b'// caf\xe9\r\nuser_pref("latin", "\xff\xfe");\r\n// \xc3'),
+    "blank lines": "\n\n  \n\t\n\x0b\n",
+    "only cr": "\r\r\r",
+    "empty": "",
+}
+PIECES = list(NASTY.values())
+ONE = sample()[:1]
+LISTS = {"mail.accountmanager.accounts": "account1000", "mail.smtpservers": "smtp1000"}
+
+
+def ends_line(text):
+    return not text or text.endswith(("\r", "\n"))
+
+
+@pytest.mark.parametrize("piece", PIECES, ids=list(NASTY))
+def test_hostile_lines_are_not_read_as_prefs(piece):
+    prefs = tb.read_prefs(piece)
+    assert "a" not in prefs and "evil" not in prefs.values()
+    for line in moz_lines(piece):
+        assert tb.parse_line(line) == tb.parse_line(line.rstrip("\r\n"))
+
+
+@pytest.mark.parametrize("piece", PIECES, ids=list(NASTY))
+def test_hostile_user_js_without_block_keeps_every_byte(piece):
+    plan = tb.plan_profile(ONE, piece, None)
+    out = plan.user_js
+    assert out.startswith(piece)
+    parts = tb.split_user_js(out)
+    before = "".join(parts.before)
+    # the user's text, then at most a terminator and an empty line, then the block and nothing after it
+    assert before.startswith(piece) and set(before[len(piece) :]) <= {"\r", "\n"}
+    assert moz_lines(before)[: len(moz_lines(piece)) - 1] == moz_lines(piece)[:-1]
+    assert parts.after == []
+    nl = first_newline(piece)
+    assert {line[len(line.rstrip("\r\n")) :] for line in parts.block} == {nl}
+    assert tb.read_prefs("".join(parts.block))["mail.account.account1000.mailops_id"] == "alice@example.test"
+    again = tb.plan_profile(ONE, out, plan.prefs_js)
+    assert again.user_js == out and again.prefs_js is None
+    # removing the block takes the empty line before it, which this run added when the last line was not empty
+    removed = tb.plan_profile([], out, again.prefs_js).user_js
+    completed = piece if ends_line(piece) else piece + first_newline(piece)
+    lines = moz_lines(completed)
+    assert removed == completed or (removed == "".join(lines[:-1]) and lines[-1] in ("\n", "\r\n", "\r"))
+    if lines and lines[-1].rstrip("\r\n").strip(" \t\x0b\x0c"):
+        assert removed == completed
+    untouched = tb.plan_profile([], piece, piece)
+    assert untouched.user_js == piece and untouched.prefs_js is None
+
+
+OLD_MARKER = tb.pref_line("mail.account.account1000.mailops_id", "old@example.test")
+BLOCKS = [
+    f"{tb.BLOCK_BEGIN}\n{OLD_MARKER}\n{tb.BLOCK_END}\n",
+    f'{tb.BLOCK_BEGIN}\r\n// junk\x0cuser_pref("x", 1);\r{tb.BLOCK_END}\r\n',
+    f" \t{tb.BLOCK_BEGIN}\x0c\r{tb.BLOCK_END}\r",
+    f"{tb.BLOCK_BEGIN}\n{tb.BLOCK_END}",
+]
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+@pytest.mark.parametrize(("before", "after"), list(zip(PIECES, PIECES[3:] + PIECES[:3])), ids=list(NASTY))
+def test_hostile_user_js_around_a_block_keeps_every_byte(before, after, block):
+    if not ends_line(before):
+        before += "\n"
+    if not block.endswith(("\r", "\n")):
+        after = ""
+    if block.endswith("\r") and after.startswith("\n"):
+        block, after = block + "\n", after[1:]  # one CRLF: the end marker's line takes it
+    text = before + block + after
+    plan = tb.plan_profile(ONE, text, None)
+    out = plan.user_js
+    assert out.startswith(before) and out.endswith(after)
+    middle = out[len(before) : len(out) - len(after)]
+    nl = first_newline(text)
+    assert middle.startswith(tb.BLOCK_BEGIN + nl)
+    # the end marker's line ends in the file's terminator, or in CRLF where a lone CR would take the next "\n"
+    assert middle in (middle.rstrip("\r\n") + nl, middle.rstrip("\r\n") + "\r\n")
+    assert middle.rstrip("\r\n").endswith(tb.BLOCK_END)
+    assert [line.rstrip("\r\n") for line in moz_lines(middle)][1:-1] == tb.render_block(ONE, {ONE[0]["id"]: 1000})
+    again = tb.plan_profile(ONE, out, plan.prefs_js)
+    assert again.user_js == out and again.prefs_js is None
+    removed = tb.plan_profile([], text, None).user_js
+    lines = moz_lines(before)
+    if not after and lines and lines[-1] in ("\n", "\r\n", "\r"):
+        before = "".join(lines[:-1])  # the empty line that separated the block
+    assert removed == before + after
+
+
+@pytest.mark.parametrize("term", ["\n", "\r\n", "\r", ""])
+@pytest.mark.parametrize(("before", "after"), list(zip(PIECES, PIECES[5:] + PIECES[:5])), ids=list(NASTY))
+def test_hostile_prefs_js_keeps_every_line_it_does_not_rewrite(before, after, term):
+    if not ends_line(before):
+        before += "\r"
+    if not term:
+        after = ""
+    old = 'user_pref("mail.accountmanager.accounts", "account1");'
+    text = before + "  " + old + " // mine" + term + after
+    plan = tb.plan_profile(ONE, None, text)
+    nl = first_newline(text)
+    merged = 'user_pref("mail.accountmanager.accounts", "account1,account1000");'
+    body = before + merged + term + after
+    if not ends_line(body):
+        body += nl
+    assert plan.prefs_js == body + 'user_pref("mail.smtpservers", "smtp1000");' + nl
+    again = tb.plan_profile(ONE, plan.user_js, plan.prefs_js)
+    assert again.user_js == plan.user_js and again.prefs_js is None
+    # nothing to add: the file is left alone
+    assert tb.plan_profile([], None, text).prefs_js is None
+
+
+@pytest.mark.parametrize("piece", PIECES, ids=list(NASTY))
+def test_hostile_prefs_js_only_gains_lines(piece):
+    plan = tb.plan_profile(ONE, None, piece)
+    nl = first_newline(piece)
+    head = piece if ends_line(piece) else piece + nl
+    assert plan.prefs_js == head + "".join(tb.pref_line(n, v) + nl for n, v in LISTS.items())
+
+
+FRAGMENTS = st.lists(
+    st.sampled_from(
+        [
+            "\n",
+            "\r",
+            "\r\n",
+            "\x0c",
+            "\x1c",
+            "\x85",
+            "\u2028",
+            "\x00",
+            "\udcff",
+            " ",
+            "//",
+            "#",
+            '"',
+            "\\",
+            "x",
+            'user_pref("a", 1);',
+            'user_pref("mail.smtpservers", "s1");',
+            'user_pref("mail.accountmanager.accounts", " a1 ,, a1");',
+            tb.BLOCK_BEGIN,
+            tb.BLOCK_END,
+        ]
+    ),
+    max_size=25,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(user_js=FRAGMENTS, prefs_js=FRAGMENTS)
+def test_fuzzed_files_keep_their_bytes_or_fail_cleanly(user_js, prefs_js):
+    try:
+        plan = tb.plan_profile(ONE, user_js, prefs_js)
+    except tb.ThunderbirdError as err:
+        assert "begin and" in str(err)
+        return
+    parts = tb.split_user_js(user_js)
+    if parts.block is None:
+        assert plan.user_js.startswith(user_js)
+    else:
+        assert plan.user_js.startswith("".join(parts.before)) and plan.user_js.endswith("".join(parts.after))
+    again = tb.plan_profile(ONE, plan.user_js, plan.prefs_js or prefs_js)
+    assert again.user_js == plan.user_js and again.prefs_js is None
+    if parts.block is None:
+        untouched = tb.plan_profile([], user_js, prefs_js)
+        assert untouched.user_js == user_js and untouched.prefs_js is None
+
+
+@pytest.mark.parametrize(
+    ("line", "parsed"),
+    [
+        ('user_pref("a", 1);\r\n', ("a", 1)),
+        ('user_pref("a", "b");\r', ("a", "b")),
+        ('\x0c\tuser_pref( "a" ,\x0btrue ) ; // c\n', ("a", True)),
+        ('user_pref("a", 1);\x1c', None),
+        ('\x85user_pref("a", 1);', None),
+        ('user_pref("a", 1);\n\n', None),
+        ('user_pref("a\nb", 1);', None),
+        ('user_pref("a", -2147483648);', ("a", -(2**31))),
+        ('user_pref("a", 0000000000002147483647);', ("a", 2**31 - 1)),
+        ('user_pref("a", 2147483648);', None),
+        ('user_pref("a", ' + "9" * 5000 + ");", None),
+        ('user_pref("a", \u0663);', None),
+    ],
+)
+def test_parse_line_sees_lines_as_mozilla_does(line, parsed):
+    assert tb.parse_line(line) == parsed
+
+
+def test_commented_line_with_a_form_feed_stays_a_comment():
+    prefs = 'user_pref("mail.smtpservers", "smtp1");\n// x\x0cuser_pref("mail.smtpservers", "evil");\n'
+    plan = tb.plan_profile(ONE, None, prefs)
+    assert plan.prefs_js == (
+        'user_pref("mail.smtpservers", "smtp1,smtp1000");\n// x\x0cuser_pref("mail.smtpservers", "evil");\n'
+        'user_pref("mail.accountmanager.accounts", "account1000");\n'
+    )
+    assert values(plan.prefs_js.replace("\x0c", " "))["mail.smtpservers"] == "smtp1,smtp1000"
+
+
+def test_broken_markers_message_is_unchanged_for_crlf_files():
+    with pytest.raises(
+        tb.ThunderbirdError,
+        match=r"^user\.js has 2 begin and 1 end markers of the mailops\.clients block \(expected one pair, begin "
+        r"first\); repair or delete the block by hand, the next run writes it again$",
+    ):
+        tb.split_user_js(f"{tb.BLOCK_BEGIN}\r\n{tb.BLOCK_BEGIN}\r{tb.BLOCK_END}\r\n")
+
+
+# --- hostile files: other errors become ThunderbirdError naming the file ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["account1,\\u0000", "account1,\\uD800", "account1\x00", surrogate_text(b"account\xff")],
+    ids=["escaped NUL", "escaped lone surrogate", "raw NUL", "invalid UTF-8"],
+)
+def test_list_pref_that_cannot_be_written_back_is_refused_by_file_and_line(value):
+    prefs = '// Mozilla User Preferences\r\n\r\nuser_pref("mail.accountmanager.accounts", "' + value + '");\r\n'
+    with pytest.raises(
+        tb.ThunderbirdError,
+        match=r"^prefs\.js \(user alice\) line 3: the value of mail\.accountmanager\.accounts contains a NUL, a lone "
+        r"surrogate or bytes that are not UTF-8, so the merged list cannot be written; fix or remove that line$",
+    ):
+        tb.plan_profile(ONE, None, prefs, where=" (user alice)")
+
+
+def test_huge_numbers_in_prefs_are_ignored_as_mozilla_does():
+    digits = "1" * 5000
+    prefs = (
+        f'user_pref("mail.account.account{digits}.mailops_id", "x@example.test");\n'
+        f'user_pref("mail.account.account0001000.mailops_id", "y@example.test");\n'
+        f'user_pref("mail.server.server1.port", {digits});\n'
+    )
+    plan = tb.plan_profile(ONE, None, prefs)
+    assert plan.removed == []
+    assert plan.keys[ONE[0]["id"]]["account"] == "account1000"
+    assert plan.prefs_js.startswith(prefs)
+    assert tb.profile_lock_pid("127.0.1.1:+" + digits) is None
+    assert tb.profile_lock_pid("127.0.1.1:+4242\n") is None
+
+
+def test_names_from_files_are_escaped_in_messages():
+    hand = 'user_pref("mail.server.x\\u001B[2J\\u202E.hostname", "mail.example.test");\n'
+    hand += 'user_pref("mail.server.x\\u001B[2J\\u202E.type", "imap");\n'
+    hand += 'user_pref("mail.server.x\\u001B[2J\\u202E.userName", "alice@example.test");\n'
+    plan = tb.plan_profile(ONE, None, hand)
+    assert plan.warnings[0].startswith(
+        "profile: account alice@example.test duplicates the account the user made by hand (x\\x1b[2J\\u202e, imap"
+    )
+    profiles = [{"name": "a\x1b[31m", "default": False}, {"name": surrogate_text(b"b\xff\n"), "default": False}]
+    with pytest.raises(
+        tb.ThunderbirdError,
+        match=r"^cannot tell which Thunderbird profile is the default \(profiles: a\\x1b\[31m, b\\udcff\\n, none "
+        r"marked default\); set mailops_thunderbird_profile to a profile name or to all$",
+    ):
+        tb.select_profiles(profiles, "default")
+
+
+# --- hostile profiles.ini -----------------------------------------------------------------------------------
+
+ROOT = "/home/alice/.thunderbird"
+INI = ROOT + "/profiles.ini"
+
+
+def one_profile(path, relative="1", head="[Profile0]\nName=x\n"):
+    text = f"{head}IsRelative={relative}\nPath={path}\n\n[General]\nVersion=2\n"
+    (profile,) = tb.parse_profiles_ini(text, ROOT)
+    return profile
+
+
+def outside(path, line=4):
+    return (
+        f"{INI} line {line}: Path={path!r} points outside {ROOT}; a profile must be a directory inside the user's "
+        "Thunderbird directory (fix or remove that profile)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "relative"),
+    [
+        ("/etc", "0"),
+        ("/home/bob/.thunderbird/x.default", "0"),
+        ("/home/alice/.thunderbird-evil/x", "0"),
+        ("/home/alice/.thunderbird/../bob", "0"),
+        ("/home/alice/.thunderbird", "0"),
+        ("//home/alice/.thunderbird/x", "0"),
+        ("Profiles/x", "0"),
+        ("Profiles/x", "true"),
+        ("../../../etc", "1"),
+        ("x/../../y", "1"),
+        ("..\\..\\etc", "1"),
+        (".", "1"),
+        ("", "1"),
+        ("x/..", "1"),
+    ],
+)
+def test_profile_outside_the_root_is_refused(path, relative):
+    profile = one_profile(path, relative)
+    assert (profile["raw_path"], profile["line"]) == (path, 4)
+    with pytest.raises(tb.ThunderbirdError, match=f"^{re.escape(outside(path))}$"):
+        tb.check_profile_inside(profile, ROOT, INI)
+
+
+@pytest.mark.parametrize(
+    ("path", "relative", "where"),
+    [
+        ("/home/alice/.thunderbird/x.default", "0", "/home/alice/.thunderbird/x.default"),
+        ("Profiles/a.default", "1", "/home/alice/.thunderbird/Profiles/a.default"),
+        ("Profiles\\b.default", "1", "/home/alice/.thunderbird/Profiles/b.default"),
+        ("x/../y", "1", "/home/alice/.thunderbird/x/../y"),
+        ("./Profiles/z", "1", "/home/alice/.thunderbird/./Profiles/z"),
+    ],
+)
+def test_profile_inside_the_root_is_allowed(path, relative, where):
+    profile = one_profile(path, relative)
+    assert profile["path"] == where
+    tb.check_profile_inside(profile, ROOT, INI)
+    tb.check_profile_inside(profile, ROOT + "/", INI)
+
+
+@pytest.mark.parametrize("path", ["Profiles/a\x1bb", "a\x00b", "a\x85b", "a\tb", "a\rPath=/etc"])
+def test_profile_path_with_a_control_character_is_refused(path):
+    profile = one_profile(path)
+    with pytest.raises(
+        tb.ThunderbirdError,
+        match=f"^{re.escape(INI)} line 4: Path contains a control character; fix or remove that profile$",
+    ):
+        tb.check_profile_inside(profile, ROOT, INI)
+
+
+def test_profile_path_continued_on_the_next_line_is_refused():
+    (profile,) = tb.parse_profiles_ini("[Profile0]\nPath=Profiles/a\n  /../../../etc\nIsRelative=1\n", ROOT)
+    assert profile["raw_path"] == "Profiles/a\n/../../../etc"
+    with pytest.raises(
+        tb.ThunderbirdError,
+        match=f"^{re.escape(INI)} line 2: Path contains a control character; fix or remove that profile$",
+    ):
+        tb.check_profile_inside(profile, ROOT, INI)
+
+
+def test_profile_line_is_the_line_configparser_keeps():
+    text = (
+        "; comment\n[General]\nVersion=2\n\n[DEFAULT]\nPath : /etc\n\n[Profile0]\nName=a\n  Path=continued\n"
+        "Path=first\n# Path=commented\nPath = second\n\n[Profile1]\nName=b\n\n[Profile0]\nPath=third\n"
+        "   more\n[Profile2]\nName=c\n"
+    )
+    profiles = tb.parse_profiles_ini(text, ROOT)
+    assert [(p["name"], p["raw_path"], p["line"]) for p in profiles] == [
+        ("a\nPath=continued", "third\nmore", 19),
+        ("b", "/etc", 6),
+        ("c", "/etc", 6),
+    ]
+
+
+def test_profiles_ini_with_long_blank_runs_parses_in_linear_time():
+    blanks = " " * 300_000
+    start = time.monotonic()
+    (profile,) = tb.parse_profiles_ini(f"[Profile0]\nNa{blanks}me=a\nName=b{blanks}c\nPath=x\n", ROOT)
+    with pytest.raises(tb.ThunderbirdError, match=r"^cannot read /r/profiles\.ini: ParsingError$"):
+        tb.parse_profiles_ini(f"[Profile0]\na{blanks}b\n", "/r")
+    assert time.monotonic() - start < 5  # RawConfigParser.OPTCRE takes minutes here
+    assert profile["name"] == f"b{blanks}c"
+
+
+INI_LINES = st.lists(
+    st.sampled_from(
+        [
+            "[Profile0]",
+            "[Profile1]",
+            "[DEFAULT]",
+            "[Install1]",
+            "[General]",
+            "Path=x",
+            "Path = /r/y",
+            "  Path=z",
+            " more",
+            "Path : ../..",
+            "Path=",
+            "Path",
+            "IsRelative=0",
+            "IsRelative=1",
+            "Name=n",
+            "Default=x",
+            "# Path=c",
+            "; c",
+            "",
+            "  ",
+            "Path=a\rb",
+            "junk\x85",
+            "=v",
+            "\tPath=t",
+        ]
+    ),
+    max_size=12,
+).map(lambda lines: "\n".join(["[Profile0]", *lines]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(INI_LINES)
+def test_fuzzed_profiles_ini_parses_as_configparser_does(text):
+    stock = configparser.RawConfigParser(strict=False, interpolation=None)
+    stock.optionxform = str
+    try:
+        stock.read_string(text)
+    except configparser.Error:
+        with pytest.raises(tb.ThunderbirdError, match=r"^cannot read /r/profiles\.ini: [A-Za-z]+Error$"):
+            tb.parse_profiles_ini(text, "/r")
+        return
+    profiles = tb.parse_profiles_ini(text, "/r")
+    wanted = [s for s in stock.sections() if s.startswith("Profile") and stock.has_option(s, "Path")]
+    assert [(p["name"], p["raw_path"]) for p in profiles] == [
+        (stock.get(s, "Name", fallback=s), stock.get(s, "Path")) for s in wanted
+    ]
+    lines = text.split("\n")
+    for profile in profiles:
+        option, _delimiter, value = re.split(r"([=:])", lines[profile["line"] - 1], maxsplit=1)
+        assert option.strip() == "Path"
+        assert profile["raw_path"].split("\n")[0] == value.strip()
+        try:
+            tb.check_profile_inside(profile, "/r", "/r/profiles.ini")
+        except tb.ThunderbirdError as err:
+            assert str(err).startswith(f"/r/profiles.ini line {profile['line']}: Path")
