@@ -126,3 +126,19 @@ def ansible_playbook(tmp_path, ansible_env):
         return subprocess.run(cmd, env=ansible_env, capture_output=True, text=True, timeout=timeout, check=False)
 
     return run
+
+
+@pytest.fixture
+def users():
+    """Throwaway local users (homeattack.Users), removed with their homes afterwards."""
+    from homeattack import throwaway_users
+
+    yield from throwaway_users()
+
+
+@pytest.fixture
+def decoys():
+    """Root-owned decoy directories outside every home (homeattack.Decoy), removed afterwards."""
+    from homeattack import decoy_factory
+
+    yield from decoy_factory()
