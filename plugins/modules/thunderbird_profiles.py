@@ -35,7 +35,7 @@ description:
     markers, Thunderbird running with O(when_running=fail)) fails that user only - every other user is written,
     then the task fails and its message names each refused user, file and reason.
   - A C(user.js) or C(prefs.js) that changes between the read and the write (the user or Thunderbird saved it) is
-    not overwritten: it is read and merged again, up to three times, then that user fails.
+    not overwritten - it is read and merged again, up to three times, then that user fails.
   - This is an action plugin. All files of a task are read in one batch and written in one batch by
     M(mailops.clients.rendered_files) on the target; when the target is the controller itself (a C(local)
     connection without become, as with C(delegate_to=localhost)) the same code runs in the action, without a
