@@ -547,8 +547,9 @@ def _put(fd, name, path, spec, data, mode, uid, gid, check_mode) -> dict:
             current = None
         if (st is None) != (current is None) or (st is not None and _version(st) != _version(current)):
             _discard(fd, tmp)  # changed under our feet (the user edited it): the caller merges again
+            if "backup_file" in result:
+                _discard(fd, os.path.basename(result.pop("backup_file")))
             result.update(changed=False, stale=True)
-            result.pop("backup_file", None)
             return result
         try:
             os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)

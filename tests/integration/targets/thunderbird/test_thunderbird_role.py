@@ -10,8 +10,11 @@ mailops_allow_unverified), and the files are checked with the strict prefs parse
 from __future__ import annotations
 
 import re
+import shutil
 import stat
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -318,3 +321,43 @@ def test_enterprise_and_autoconfig_xml_outputs(ansible_playbook, tmp_path):
     assert "<socketType>SSL</socketType>" in xml and "<leaveMessagesOnServer>true</leaveMessagesOnServer>" in xml
     again = ansible_playbook(PLAY, extra_vars=extra)
     assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
+
+
+def test_a_prefs_js_that_keeps_changing_is_never_overwritten(ansible_playbook, tmp_path):
+    """The user (or Thunderbird) saves prefs.js while the task runs: it is read and merged again, never
+    overwritten; when it changes in every one of the three rounds, that user fails and the others are written."""
+    profile = make_home(tmp_path)
+    bob_root = tmp_path / "home" / "bob" / ".thunderbird"
+    shutil.copytree(profile.parent, bob_root)
+    bob_profile = bob_root / profile.name
+    accs = accounts()
+    accs[1]["user"] = "bob"
+    stop = threading.Event()
+    written = []
+
+    def save_constantly():
+        # at most 60 s and 30,000 saves, whichever comes first
+        deadline = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < deadline and len(written) < 30000:
+            line = f'user_pref("test.saved.{len(written)}", {len(written)});\n'
+            with (profile / "prefs.js").open("a") as handle:
+                handle.write(line)
+            written.append(line)
+            time.sleep(0.002)
+
+    saver = threading.Thread(target=save_constantly)
+    saver.start()
+    try:
+        run = ansible_playbook(PLAY, extra_vars=base_vars(tmp_path, accs=accs))
+    finally:
+        stop.set()
+        saver.join()
+    assert recap(run) == {"changed": 0, "failed": 1}, run.stdout  # a failed task counts as failed only
+    assert (
+        "1 of 2 users not written (the others were): user alice: its Thunderbird files changed while this task "
+        "wrote them, 3 times in a row (is Thunderbird running?); nothing of this user was written, run again"
+    ) in run.stdout
+    # every save survived, and nothing of ours went into alice's files
+    assert (profile / "prefs.js").read_text() == HAND_PREFS + "".join(written)
+    assert (profile / "user.js").read_text() == USER_LINES
+    assert prefs(bob_profile / "user.js")["mail.account.account1000.mailops_id"] == "bob@example.test"
