@@ -59,11 +59,15 @@ options:
     default: TLSv1.2
   timeout:
     description:
-      - Seconds allowed for each stage (DNS and connect, greeting, STARTTLS, TLS handshake, each command,
-        authentication, logout). A server that accepts the connection and never speaks ends the probe after
-        this time with C(banner_timeout).
-      - A failing stage may be followed by one diagnostic connection bounded by the same timeout (for example
-        to tell a silent server from one that expects implicit TLS).
+      - Seconds allowed for the whole check up to and including the login: DNS and connect, greeting, STARTTLS,
+        TLS handshake, capabilities, authentication, and every diagnostic connection made on the way (for
+        example the TLS handshake that tells a silent server from one that expects implicit TLS, which runs
+        side by side with the wait for the greeting). A server that accepts the connection and never speaks,
+        or sends one byte at a time, ends the check after this time with C(banner_timeout) or C(tls_timeout).
+      - Stages after the login (logout) get this many seconds each. With O(accounts), each account's login
+        is a check of its own with its own O(timeout).
+      - Earlier development versions applied O(timeout) to each stage separately, so a check could take a
+        multiple of it.
     type: float
     default: 10
   cert_expiry_warn_days:

@@ -46,7 +46,7 @@ class ConnectFailed(ProbeError):
 
 
 class StageTimeout(ProbeError):
-    """A stage did not complete within the per-stage timeout."""
+    """A stage did not complete within its deadline (the probe's ``timeout``, see ``_probe``)."""
 
 
 class ProtocolError(ProbeError):

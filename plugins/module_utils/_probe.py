@@ -3,12 +3,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The staged validation engine: connect, banner, STARTTLS, TLS, capabilities, auth, logout.
 
-Every socket operation runs against the deadline of its stage (``timeout`` seconds per stage), every
-line is bounded (``MAX_LINE`` bytes) and every reply is bounded (``MAX_LINES`` lines), so a silent,
-slow or flooding server ends the probe within the timeouts and without unbounded memory.  When a
-stage fails, a diagnostic second connection names the real cause where one exists (certificate
-problems, TLS version, plaintext on a TLS port and the reverse).  Stage failures become findings;
-only ``OptionError`` leaves ``run_checks``.
+One deadline, ``timeout`` seconds after the probe starts, bounds everything up to and including the
+login: resolving, connecting, the greeting, STARTTLS, the handshake, the capabilities, the login, and
+every diagnostic connection made on the way.  Every line is bounded (``MAX_LINE`` bytes) and every
+reply is bounded (``MAX_LINES`` lines), so a silent, dripping or flooding server ends the probe
+within the timeout and without unbounded memory.  Stages after the login (logout, the round trip's
+commands) get ``timeout`` seconds each.  When a stage fails, a diagnostic second connection names the
+real cause where one exists (certificate problems, TLS version, plaintext on a TLS port and the
+reverse).  Stage failures become findings; only ``OptionError`` leaves ``run_checks``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import datetime
 import ipaddress
 import re
+import selectors
 import socket
 import ssl
 import threading
@@ -131,22 +134,33 @@ def stage_error(cls, code, settings, stage, **params):
     return exc
 
 
-class Wire:
-    """A socket with a buffer, per-stage deadlines and bounded line reads."""
+def _deadline(settings, limit=None):
+    """``timeout`` seconds from now, but never after ``limit`` (the probe's deadline, when one applies)."""
+    deadline = time.monotonic() + settings.timeout
+    return deadline if limit is None else min(deadline, limit)
 
-    def __init__(self, sock, settings, secrets=()):
+
+class Wire:
+    """A socket with a buffer, stage deadlines and bounded line reads.
+
+    Each stage gets ``timeout`` seconds, but never beyond ``limit``: the probe's one deadline for the
+    stages up to the login (``None`` once it no longer applies).
+    """
+
+    def __init__(self, sock, settings, secrets=(), limit=None):
         self.sock = sock
         self.settings = settings
         self.buf = bytearray()
         self.stage = "connect"
-        self.deadline = time.monotonic() + settings.timeout
+        self.limit = limit
+        self.deadline = _deadline(settings, limit)
         self.command = None
         self.lines_left = MAX_LINES
         self.secrets = list(secrets)
 
     def begin(self, stage):
         self.stage = stage
-        self.deadline = time.monotonic() + self.settings.timeout
+        self.deadline = _deadline(self.settings, self.limit)
         self.command = None
         self.lines_left = MAX_LINES
 
@@ -212,6 +226,20 @@ class Wire:
         raise self.error(
             ProtocolError, "wrong_protocol", expected=_DISPLAY[expected], actual=kind, reply=self.excerpt(line)
         )
+
+    def readable_before(self, until, also=None):
+        """Wait (without reading) until this wire has data or ``until`` passes; True when it has data.
+
+        ``also`` is another socket to wait on: when it becomes readable first, the wait ends with False.
+        """
+        if self.buf:
+            return True
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.sock, selectors.EVENT_READ, True)
+            if also is not None:
+                selector.register(also, selectors.EVENT_READ, False)
+            ready = selector.select(max(0.0, until - time.monotonic()))
+        return any(key.data for key, _unused in ready)
 
     def send_raw(self, data, secret=False):  # noqa: ARG002 - secret documents the call site
         self.sock.settimeout(self._remaining())
@@ -323,9 +351,12 @@ class Endpoint:
         return info
 
 
-def open_wire(settings, secrets=(), endpoint=None):
-    """Resolve (or take ``endpoint``'s addresses) and connect within the connect-stage deadline; a Wire."""
-    deadline = time.monotonic() + settings.timeout
+def open_wire(settings, secrets=(), endpoint=None, limit=None):
+    """Resolve (or take ``endpoint``'s addresses) and connect within the connect-stage deadline; a Wire.
+
+    ``limit`` is the probe's deadline: neither this stage nor any later one of the Wire runs past it.
+    """
+    deadline = _deadline(settings, limit)
     error = None
     infos = endpoint.addresses(deadline) if endpoint is not None else _resolve(settings, deadline)
     for family, kind, proto, _unused, address in infos:
@@ -349,7 +380,7 @@ def open_wire(settings, secrets=(), endpoint=None):
             sock.close()
             error = stage_error(ConnectFailed, "connect_failed", settings, "connect", reason=exc.strerror or str(exc))
             continue
-        return Wire(sock, settings, secrets)
+        return Wire(sock, settings, secrets, limit)
     raise error or stage_error(StageTimeout, "connect_timeout", settings, "connect")
 
 
@@ -420,8 +451,9 @@ def new_dialogue(settings, sock=None):
 class Probe:
     """One staged probe of one endpoint with at most one set of credentials."""
 
-    def __init__(self, settings, credentials=None, now=None, endpoint=None):
+    def __init__(self, settings, credentials=None, now=None, endpoint=None, started=None):
         self.settings = settings
+        self.started = started  # when the check began (the timeout counts from there); else when run() starts
         self.credentials = credentials
         self.endpoint = endpoint  # shared by the probes of one run_checks; else built by run()
         self.now = now or datetime.datetime.now(datetime.timezone.utc)
@@ -434,6 +466,7 @@ class Probe:
         }
         self.dialogue = new_dialogue(settings)
         self.wire = None
+        self.limit = None  # the deadline of everything up to the login: set by run()
 
     # --- bookkeeping -----------------------------------------------------------------------------
     def add(self, code, severity=None, stage=None, **params):
@@ -461,6 +494,7 @@ class Probe:
     def run(self, keep_open=False):
         settings = self.settings
         start = time.monotonic()
+        self.limit = (self.started or start) + settings.timeout
         if settings.security == "none":
             quiet = settings.protocol == "smtp" and self.credentials is None
             self.add("insecure_plaintext_connection", severity="info" if quiet else None)
@@ -487,7 +521,7 @@ class Probe:
         settings = self.settings
         dialogue = self.dialogue
         secrets = self.credentials.secrets if self.credentials else ()
-        self.wire = self._timed("connect", open_wire, settings, secrets, self.endpoint)
+        self.wire = self._timed("connect", open_wire, settings, secrets, self.endpoint, self.limit)
         if isinstance(dialogue, Smtp) and settings.helo_name is None:
             dialogue.helo_name = default_helo_name(self.wire.sock)
         if settings.security == "tls":
@@ -507,6 +541,7 @@ class Probe:
             if not dialogue.starttls_offered(caps):
                 self.outcome.fatal = True
                 self.add("starttls_not_offered", command=dialogue.starttls_command)
+                self._release_limit()
                 self._logout()
                 raise _Halt()
             self.wire.begin("starttls")
@@ -517,12 +552,24 @@ class Probe:
         self._analyse_capabilities()
         if self.credentials is not None:
             self._timed("auth", self._authenticate)
+        self._release_limit()
         if not keep_open:
             self._logout()
+
+    def _release_limit(self):
+        """The login is over: later stages (logout, a round trip's commands) get ``timeout`` seconds each."""
+        self.limit = None
+        self.wire.limit = None
 
     def _greeting(self):
         wire = self.wire
         wire.begin("banner")
+        if self.settings.security != "tls":
+            halfway = time.monotonic() + (wire.deadline - time.monotonic()) / 2
+            if not wire.readable_before(halfway):
+                version = self._tls_side_by_side()
+                if version:
+                    raise wire.error(ProtocolError, "tls_on_plaintext_port", version=version)
         try:
             return self.dialogue.read_greeting(wire)
         except StageTimeout:
@@ -530,20 +577,44 @@ class Probe:
             if partial and not _could_be_greeting(partial.decode("utf-8", "replace")):
                 # text without a line end that no protocol starts with: not a slow server, another service
                 raise wire.error(ProtocolError, "garbage_response", reply=wire.excerpt(partial)) from None
-            if self.settings.security != "tls" and not partial:
-                version = self._tls_on_same_socket()
-                if version:
-                    raise wire.error(ProtocolError, "tls_on_plaintext_port", version=version) from None
             raise
 
-    def _tls_on_same_socket(self):
-        """After a silent banner: does the port complete a TLS handshake? (names tls_on_plaintext_port)"""
-        self.wire.begin("banner")
+    def _tls_side_by_side(self):
+        """Silent for half the time: does the port complete a TLS handshake? (names tls_on_plaintext_port)
+
+        The handshake runs on a second connection while this one keeps waiting for the greeting, both
+        within the stage's deadline: a slow server still gets all of it, and the question costs no extra
+        time.  Returns the TLS version when the handshake completed before the greeting began.
+        """
+        wire = self.wire
+        box = {}
+        signal_r, signal_w = socket.socketpair()
+
+        def handshake():
+            try:
+                side = open_wire(self.settings, endpoint=self.endpoint, limit=wire.deadline)
+                try:
+                    side.begin("banner")
+                    side.start_tls(build_context(self.settings, verify=False, minimum="TLSv1"), self.settings.sni)
+                    box["version"] = side.sock.version()
+                finally:
+                    side.close()
+            except (ProbeError, OSError, ValueError):
+                pass
+            finally:
+                with contextlib.suppress(OSError):
+                    signal_w.send(b"x")
+                signal_w.close()
+
+        thread = threading.Thread(target=handshake, name="mailops-tls-probe", daemon=True)
+        thread.start()
         try:
-            self.wire.start_tls(build_context(self.settings, verify=False, minimum="TLSv1"), self.settings.sni)
-            return self.wire.sock.version()
-        except (ProbeError, OSError, ValueError):
-            return None
+            if wire.readable_before(wire.deadline, also=signal_r):
+                return None  # the greeting begins: the side handshake ends on its own, by the same deadline
+            thread.join(max(0.0, wire.deadline - time.monotonic()))
+            return box.get("version")
+        finally:
+            signal_r.close()
 
     def _tls(self, context):
         settings = self.settings
@@ -583,7 +654,7 @@ class Probe:
 
     def _open_tls(self, context):
         """A second connection up to a completed handshake (through STARTTLS when needed)."""
-        wire = open_wire(self.settings, self.wire.secrets, self.endpoint)
+        wire = open_wire(self.settings, self.wire.secrets, self.endpoint, self.limit)
         try:
             if self.settings.security == "starttls":
                 dialogue = new_dialogue(self.settings, wire.sock)
@@ -636,7 +707,7 @@ class Probe:
 
     def _plaintext_greeting(self):
         try:
-            wire = open_wire(self.settings, endpoint=self.endpoint)
+            wire = open_wire(self.settings, endpoint=self.endpoint, limit=self.limit)
         except ProbeError:
             return None
         try:
@@ -783,8 +854,9 @@ class Probe:
 
 def run_checks(settings):
     """Probe the endpoint (and every account); returns the full result dict of the *_info modules."""
+    started = time.monotonic()
     endpoint = Endpoint(settings)
-    outcome = Probe(settings, settings.credentials, endpoint=endpoint).run()
+    outcome = Probe(settings, settings.credentials, endpoint=endpoint, started=started).run()
     result = outcome.as_result(new_dialogue(settings))
     if settings.accounts:
         accounts = sweep(settings, outcome, lambda credentials: Probe(settings, credentials, endpoint=endpoint).run())

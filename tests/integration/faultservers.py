@@ -181,6 +181,64 @@ def slow_drip(conn, stopping):
         time.sleep(0.3)
 
 
+def drip(data, interval=1.0, limit=600, burst=0):
+    """Send ``data`` one byte every ``interval`` seconds, cycling, never a line end: a server that never
+    finishes anything (at most ``limit`` bytes, and only until the server stops).  ``burst``: bytes sent
+    at once first."""
+
+    def behaviour(conn, stopping):
+        conn.sendall(data[:burst])
+        for index in range(burst, limit):
+            if stopping.wait(0 if index == burst else interval):
+                return
+            conn.sendall(data[index % len(data) : index % len(data) + 1])
+
+    return behaviour
+
+
+# A TLS handshake record header announcing 16 KiB that never arrive, then its body one byte at a time.
+TLS_RECORD_START = b"\x16\x03\x03\x40\x00\x02\x00\x3f\xfc\x03\x03"
+
+# What each protocol says up to the STARTTLS reply: greeting, capabilities, the STARTTLS command and its answer.
+_STARTTLS_DIALOGUE = {
+    "imap": ("* OK [CAPABILITY IMAP4rev1 STARTTLS] fake ready", {"STARTTLS": "{tag} OK begin TLS now"}),
+    "pop3": ("+OK fake ready", {"CAPA": "+OK\r\nSTLS\r\n.", "STLS": "+OK begin TLS now"}),
+    "smtp": ("220 fake.example.test ESMTP", {"EHLO": "250-fake.example.test\r\n250 STARTTLS", "STARTTLS": "220 go"}),
+}
+
+
+def starttls_then_stall(protocol):
+    """Greet, offer and accept STARTTLS, then read the ClientHello and never answer it (a stalled handshake)."""
+    greeting_line, replies = _STARTTLS_DIALOGUE[protocol]
+
+    def behaviour(conn, stopping):
+        conn.sendall(greeting_line.encode() + b"\r\n")
+        for line in _lines(conn):
+            words = line.split()
+            if protocol == "imap" and len(words) >= 2:
+                tag, word = words[0], words[1].upper()
+            else:
+                tag, word = "", (words[0].upper() if words else "")
+            reply = replies.get(word)
+            if reply is None:
+                conn.sendall((f"{tag} BAD unexpected" if protocol == "imap" else "500 unexpected").encode() + b"\r\n")
+                continue
+            conn.sendall(reply.format(tag=tag).encode() + b"\r\n")
+            if word in ("STARTTLS", "STLS"):
+                silent(conn, stopping)
+                return
+
+    return behaviour
+
+
+def tls_record_then_stall(conn, stopping):
+    """Read the ClientHello, answer with the start of a handshake record, then say nothing more."""
+    with contextlib.suppress(socket.timeout):
+        conn.recv(4096)
+    conn.sendall(TLS_RECORD_START)
+    silent(conn, stopping)
+
+
 # --------------------------------------------------------------------------------------------
 # Certificates
 
@@ -354,3 +412,55 @@ def check(protocol, source_address=None, **params):
 
 def codes(result):
     return [(f["code"], f["severity"]) for f in result["findings"]]
+
+
+# --------------------------------------------------------------------------------------------
+# The timeout bound: one fault per case, for every protocol and security mode
+
+_DRIP_GREETINGS = {"imap": b"* OK a greeting that never ends ", "pop3": b"+OK a greeting that never ends ",
+                   "smtp": b"220 a greeting that never ends "}  # fmt: skip
+
+
+def timeout_fault(protocol, security, fault):
+    """The server behaviour for ``fault`` (silent, drip, stalled_handshake) as ``security`` meets it."""
+    if fault == "silent":
+        return silent
+    if fault == "drip":
+        return drip(TLS_RECORD_START + b"\x00" * 64 if security == "tls" else _DRIP_GREETINGS[protocol])
+    if fault == "stalled_handshake":
+        return tls_record_then_stall if security == "tls" else starttls_then_stall(protocol)
+    raise ValueError(fault)
+
+
+def bounded_check(protocol, security, fault, timeout=2):
+    """Probe a fault server like the module does; returns (result, elapsed seconds, server connections)."""
+    from ansible_collections.mailops.clients.plugins.module_utils import _probe  # noqa: F401 - imported, not timed
+
+    with FaultServer(timeout_fault(protocol, security, fault)) as server:
+        start = time.monotonic()
+        result = check(protocol, host="127.0.0.1", port=server.port, security=security, timeout=timeout)
+        elapsed = time.monotonic() - start
+    return result, elapsed, server.connections
+
+
+def imap_slow_login(delay):
+    """A minimal plaintext IMAP server that accepts any LOGIN after ``delay`` seconds."""
+
+    def behaviour(conn, stopping):
+        conn.sendall(b"* OK [CAPABILITY IMAP4rev1] slow ready\r\n")
+        for line in _lines(conn):
+            tag, _unused, command = line.partition(" ")
+            word = command.split(" ", 1)[0].upper()
+            if word == "LOGIN":
+                if stopping.wait(delay):
+                    return
+                conn.sendall(f"{tag} OK logged in\r\n".encode())
+            elif word == "CAPABILITY":
+                conn.sendall(f"* CAPABILITY IMAP4rev1\r\n{tag} OK done\r\n".encode())
+            elif word == "LOGOUT":
+                conn.sendall(f"* BYE bye\r\n{tag} OK done\r\n".encode())
+                return
+            else:
+                conn.sendall(f"{tag} BAD unexpected\r\n".encode())
+
+    return behaviour

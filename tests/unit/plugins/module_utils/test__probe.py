@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -82,18 +83,43 @@ def test_silence_ends_at_the_stage_deadline(pair, stage, code, message):
 
 
 def test_a_trickle_cannot_extend_the_stage(pair):
+    # A byte every 50 ms for 2 s, never a line end: each recv succeeds, so only a deadline fixed when the
+    # stage began ends the read at 0.4 s (a deadline renewed by each read would last until the trickle stops).
     ours, theirs = pair
+    stop = threading.Event()
+
+    def trickle():
+        for _unused in range(40):
+            if stop.wait(0.05):
+                return
+            theirs.sendall(b"x")
+
+    sender = threading.Thread(target=trickle, daemon=True)
+    sender.start()
     w = wire(ours, timeout=0.4)
     start = time.monotonic()
-    with pytest.raises(StageTimeout):
-        for _unused in range(20):
-            theirs.sendall(b"x")
-            try:
-                w.read_line()
-            except StageTimeout:
-                raise
-            time.sleep(0.05)
-    assert time.monotonic() - start < 0.8
+    try:
+        with pytest.raises(StageTimeout, match="^connected, but the server sent no greeting within 0.4s$"):
+            w.read_line()
+        elapsed = time.monotonic() - start
+    finally:
+        stop.set()
+        sender.join(1)
+    assert 0.4 <= elapsed < 0.6
+    assert len(w.buf) >= 4  # the trickle really arrived while the stage ran
+
+
+def test_the_probe_deadline_caps_every_stage(pair):
+    ours, theirs = pair
+    w = Wire(ours, validate({"host": "mail.example.test", "timeout": 5}, "imap"), limit=time.monotonic() + 0.3)
+    w.begin("capabilities")
+    start = time.monotonic()
+    with pytest.raises(StageTimeout, match="^no complete answer to capabilities within 5s$"):
+        w.read_line()
+    assert 0.3 <= time.monotonic() - start < 0.5
+    w.limit = None
+    w.begin("logout")
+    assert w.deadline - time.monotonic() > 4.5
 
 
 def test_binary_bytes_are_garbage(pair):

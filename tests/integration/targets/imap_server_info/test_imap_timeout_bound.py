@@ -1,0 +1,37 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``timeout`` bounds an IMAP check up to its first login, diagnostic connections included."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import faultservers as fs  # noqa: E402
+
+pytestmark = pytest.mark.lab
+
+TIMEOUT = 2
+NO_GREETING = ("banner_timeout", "banner", "connected, but the server sent no greeting within 2s")
+NO_HANDSHAKE = ("tls_timeout", "tls", "the TLS handshake did not complete within 2s")
+
+
+@pytest.mark.parametrize(
+    ("security", "fault", "expected"),
+    [
+        ("tls", "silent", NO_HANDSHAKE),
+        ("tls", "drip", NO_HANDSHAKE),
+        ("tls", "stalled_handshake", NO_HANDSHAKE),
+        ("starttls", "silent", NO_GREETING),
+        ("starttls", "drip", NO_GREETING),
+        ("starttls", "stalled_handshake", NO_HANDSHAKE),
+    ],
+)
+def test_a_stuck_server_ends_the_check_within_the_timeout(security, fault, expected):
+    result, elapsed, _connections = fs.bounded_check("imap", security, fault, TIMEOUT)
+    assert [(f["code"], f["stage"], f["message"]) for f in result["findings"]] == [expected]
+    assert elapsed <= TIMEOUT * 1.2, f"{elapsed:.2f}s"
