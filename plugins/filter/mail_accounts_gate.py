@@ -11,9 +11,11 @@ version_added: 0.1.0
 description:
   - The decision behind the verify gate that every renderer role calls
     (C(include_role) of P(mailops.clients.verify#role) with C(tasks_from=gate)).
-  - An account passes when both its current endpoints verified without an error finding (looked up by endpoint
-    key, so an account whose settings changed since verification never matches an old result) and its
-    credentials, where they were checked, were accepted.
+  - An account passes when it verified by the verify role's one rule, judged on its current settings (looked up by
+    endpoint key, so an account whose settings changed since verification never matches an old result) - both
+    endpoints verified without an error (O(fail_on=warning) - nor a warning) and, where its login was to be checked
+    (credential checks on, a password, password authentication), the login succeeded on both. A login that was to be
+    checked but could not be (no AUTH offered, endpoint failed first, login not reported) refuses the account.
   - Returns the decision; it never fails by itself, the gate task list fails on RV(_value.message).
 options:
   _input:
@@ -71,7 +73,8 @@ _value:
       type: list
       elements: str
     refusals:
-      description: One line per failing endpoint, followed by its error findings, and one per rejected credential.
+      description: One line per failing endpoint, followed by its error findings, and one per login that was
+        rejected or could not be checked.
       type: list
       elements: str
     warnings:

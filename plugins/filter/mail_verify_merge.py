@@ -41,6 +41,13 @@ options:
     description: Cache lifetime in seconds; V(0) disables the cache.
     type: int
     default: 0
+  credentials:
+    description:
+      - The O(mailops.clients.mail_verify_plan#filter:credentials) option the plan was made with. With V(true), an
+        account with a password and password authentication is verified only when its login succeeded on both
+        endpoints; a login that could not be checked counts as an error with its reason.
+      - Omitted, it is V(true) when the plan carries any login.
+    type: bool
 """
 
 EXAMPLES = r"""
@@ -57,14 +64,15 @@ _value:
   type: dict
   contains:
     verified:
-      description: C(endpoints) (key to verdict, findings, TLS, certificate, cache state) and C(accounts) (host to id
-        to verdict, findings, endpoint keys, credential state).
+      description: C(endpoints) (key to verdict, findings, TLS, certificate, cache state), C(accounts) (host to id
+        to verdict, reasons, findings, endpoint keys, credential state, why a login was not checked) and
+        C(credentials) (whether logins were checked).
       type: dict
     summary:
       description: Overall verdict and counts, including C(probed) and C(cached) module calls.
       type: dict
     lines:
-      description: One line per endpoint with its verdict.
+      description: One line per endpoint with the outcome of the accounts that use it.
       type: list
       elements: str
     report_json:
@@ -79,14 +87,21 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError, merge, verdict_lines  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import report_json, report_junit  # noqa: E402
 
 
-def mail_verify_merge(probes, fleet, results=None, now=0, cache=None, ttl=0):
+def mail_verify_merge(probes, fleet, results=None, now=0, cache=None, ttl=0, credentials=None):
     try:
         merged = merge(
-            fleet or {}, probes or [], results or [], now=float(now or 0), cache=cache or {}, ttl=int(ttl or 0)
+            fleet or {},
+            probes or [],
+            results or [],
+            now=float(now or 0),
+            cache=cache or {},
+            ttl=int(ttl or 0),
+            credentials=None if credentials is None else boolean(credentials, strict=False),
         )
     except (VerifyError, KeyError, TypeError) as err:
         raise AnsibleFilterError(f"mailops.clients.verify: cannot merge probe results: {err}") from None

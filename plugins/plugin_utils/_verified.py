@@ -15,7 +15,7 @@ import hmac
 import json
 from collections.abc import Mapping, Sequence
 
-from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import endpoint_key, endpoints
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import AUTH_MECHANISMS, endpoint_key, endpoints
 
 VERDICTS = ("ok", "warning", "error")
 # module options the role passes through (never secrets); keys of mailops_verify_options
@@ -202,6 +202,140 @@ def _sanitize(result: Mapping, n_accounts: int) -> dict:
     return {"verdict": verdict, "findings": findings, **keep, "accounts": accounts}
 
 
+# --- the one rule: is an account verified? -------------------------------------------------------------------
+# Why an account's login was not checked. These reasons do NOT block: nothing was asked that could fail.
+# Every other reason (a finding code such as auth_not_offered, endpoint_failed, login_not_reported, or
+# not_verified) means a login that was asked for did not succeed, and blocks.
+SKIPPED_LOGINS = {
+    "credential_checks_off": "credential checks are off (mailops_verify_credentials: false)",
+    "no_password": "the account has no password",
+    "auth_oauth2": "auth oauth2 is not checked with a password",
+    "auth_ntlm": "auth ntlm is not checked with a password",
+    "auth_gssapi": "auth gssapi is not checked with a password",
+    "auth_none": "auth none: there is no login",
+}
+
+
+def login_skip_reason(side: Mapping, password, credentials: bool) -> str | None:
+    """Why the login of one account side is not checked (a key of SKIPPED_LOGINS), or None when it must be.
+
+    The same selection as ``_inventory.endpoints(credentials=True)``, which puts the login into the probe plan.
+    """
+    if not credentials:
+        return "credential_checks_off"
+    if AUTH_MECHANISMS.get(side["auth"]) is None:
+        return "auth_" + str(side["auth"]).replace("-", "_")
+    if password is None:
+        return "no_password"
+    return None
+
+
+def _own_findings(entry: Mapping, key: str, endpoint: Mapping) -> list[dict]:
+    """The findings of the account's own login at ``key`` (the endpoint's findings are not repeated)."""
+    return [
+        f for f in entry.get("findings") or [] if f.get("endpoint") == key and _plain(f) not in endpoint["findings"]
+    ]
+
+
+def side_result(key: str, endpoint: Mapping | None, credentials: str, reason: str | None, own: Sequence) -> dict:
+    """The outcome of one account at one of its endpoints.
+
+    ``credentials`` is ``ok``, ``failed`` or ``not_checked``; ``reason`` says why it was not checked (a key of
+    SKIPPED_LOGINS does not count against the account, anything else does); ``own`` are the findings of the
+    account's own login. Returns ``endpoint``, ``verdict`` (worst of the endpoint's verdict and the login's),
+    ``endpoint_verdict``, ``credentials``, ``reason``, ``findings`` (own) and ``codes`` (why it is not ok).
+    """
+    if endpoint is None:
+        return {
+            "endpoint": key,
+            "verdict": "error",
+            "endpoint_verdict": None,
+            "credentials": credentials,
+            "reason": reason,
+            "findings": [],
+            "codes": ["not_verified"],
+        }
+    codes = [f["code"] or "?" for f in endpoint["findings"] if f["severity"] != "info"]
+    own = [f for f in own if f.get("severity") != "info"]
+    if credentials == "ok":
+        login = worst(f["severity"] for f in own)
+        codes += [f["code"] or "?" for f in own]
+    elif credentials == "failed":
+        login = "error"
+        codes += [f["code"] or "?" for f in own if f["severity"] == "error"] or ["auth_failed"]
+    elif reason in SKIPPED_LOGINS:
+        login = "ok"
+    else:
+        login = "error"
+        if reason != "endpoint_failed" or endpoint["verdict"] != "error":
+            codes.append(reason or "login_not_checked")
+    verdict = worst([endpoint["verdict"], login])
+    return {
+        "endpoint": key,
+        "verdict": verdict,
+        "endpoint_verdict": endpoint["verdict"],
+        "credentials": credentials,
+        "reason": reason,
+        "findings": own,
+        "codes": list(dict.fromkeys(codes)) if verdict != "ok" else [],
+    }
+
+
+def entry_sides(entry: Mapping, eps: Mapping) -> dict:
+    """``side_result`` of both directions of a ``mailops_verified`` account entry (its own endpoint keys)."""
+    sides = {}
+    for direction in ("incoming", "outgoing"):
+        key = entry[direction]
+        ep = eps.get(key)
+        sides[direction] = side_result(
+            key,
+            ep,
+            (entry.get("credentials") or {}).get(direction, "not_checked"),
+            (entry.get("not_checked") or {}).get(direction),
+            _own_findings(entry, key, ep) if ep is not None else [],
+        )
+    return sides
+
+
+def account_result(account: Mapping, verified: Mapping | None) -> dict:
+    """THE rule: whether a normalized account verified, judged on its **current** settings.
+
+    An account is verified when every endpoint it uses verified and, where its login was to be checked
+    (``verified["credentials"]`` true, a password, password authentication), that login succeeded at each of
+    them. A login that was to be checked but was not (no AUTH offered, endpoint failed before the login,
+    login not reported, settings changed since verification) counts as an error with its reason.
+
+    Returns ``verdict`` (ok, warning, error), ``reasons`` (codes why it is not ok) and ``sides`` (per direction,
+    ``side_result``). The verify role's account verdicts, endpoint lines, reports and exit status and the
+    renderers' gate all come from here.
+    """
+    verified = verified if isinstance(verified, Mapping) else {}
+    endpoints_ = verified.get("endpoints") or {}
+    entry = (verified.get("accounts") or {}).get(account["id"])
+    entry = entry if isinstance(entry, Mapping) else None
+    credentials_on = bool(verified.get("credentials"))
+    sides = {}
+    for direction in ("incoming", "outgoing"):
+        key = endpoint_key(account[direction])
+        ep = endpoints_.get(key)
+        if entry is not None and entry.get(direction) == key and ep is not None:
+            state = (entry.get("credentials") or {}).get(direction, "not_checked")
+            reason = (entry.get("not_checked") or {}).get(direction)
+            own = _own_findings(entry, key, ep)
+        else:
+            # verified for other settings or another account: only the endpoint's own verdict applies
+            skip = login_skip_reason(account[direction], account.get("password"), credentials_on)
+            state, reason, own = "not_checked", skip or "not_verified", []
+        sides[direction] = side_result(key, ep, state, reason, own)
+    return _summarize(sides)
+
+
+def _summarize(sides: Mapping) -> dict:
+    verdict = worst(side["verdict"] for side in sides.values())
+    reasons = [code for side in sides.values() if side["verdict"] != "ok" for code in side["codes"]]
+    return {"verdict": verdict, "reasons": sorted(set(reasons)), "sides": dict(sides)}
+
+
 def merge(
     fleet: Mapping,
     probes: Sequence[Mapping],
@@ -209,13 +343,18 @@ def merge(
     now: float = 0.0,
     cache: Mapping | None = None,
     ttl: int = 0,
+    credentials: bool | None = None,
 ) -> dict:
     """Combine the plan, the module results (registered loop results, any order) and cache hits.
 
-    Returns ``{"verified": {"endpoints": {...}, "accounts": {host: {id: ...}}}, "cache": new cache,
-    "summary": {...}}``. ``results`` items need ``item.cache_key``/``item.key`` + ``item.auth_mechanism``
-    to be matched to their probe (what a registered loop gives).
+    Returns ``{"verified": {"endpoints": {...}, "accounts": {host: {id: ...}}, "credentials": bool},
+    "cache": new cache, "summary": {...}}``. ``results`` items need ``item.cache_key``/``item.key`` +
+    ``item.auth_mechanism`` to be matched to their probe (what a registered loop gives). ``credentials`` is
+    the ``credentials`` option the plan was made with (None: whether the plan carries any login).
+    Account verdicts come from ``account_result``.
     """
+    if credentials is None:
+        credentials = any(probe.get("accounts") for probe in probes)
     by_probe = {}
     for res in results or []:
         if not isinstance(res, Mapping) or res.get("skipped"):
@@ -277,21 +416,32 @@ def merge(
     for host in sorted(fleet):
         per_host = accounts_out[host] = {}
         for account in fleet[host]:
-            entry = {"email": account["email"], "verdict": "ok", "findings": [], "credentials": {}}
+            entry = {"email": account["email"], "verdict": "ok", "reasons": [], "findings": [], "credentials": {}}
+            not_checked = {}
             for direction in ("incoming", "outgoing"):
                 key = endpoint_key(account[direction])
                 entry[direction] = key
                 ep = endpoints_out[key]
                 cred = credential_results.get((host, account["id"], direction))
-                if cred is None or not cred.get("checked", True):
+                if cred is None:
                     entry["credentials"][direction] = "not_checked"
+                    skip = login_skip_reason(account[direction], account.get("password"), credentials)
+                    not_checked[direction] = skip or "login_not_checked"
+                elif not cred.get("checked", True):
+                    entry["credentials"][direction] = "not_checked"
+                    # why the login that was asked for did not happen: the account's own finding, if any
+                    own = [f["code"] for f in cred["findings"] if f["severity"] == "error" and f["code"]]
+                    own = [code for code in own if code != "account_not_checked"]
+                    not_checked[direction] = own[0] if own else "endpoint_failed"
                 else:
                     entry["credentials"][direction] = "ok" if cred["verdict"] != "error" else "failed"
-                entry["verdict"] = worst([entry["verdict"], ep["verdict"], cred["verdict"] if cred else "ok"])
                 for finding in ep["findings"] + (cred["findings"] if cred else []):
                     tagged = {"endpoint": key, **finding}
                     if tagged not in entry["findings"]:
                         entry["findings"].append(tagged)
+            entry["not_checked"] = not_checked
+            result = _summarize(entry_sides(entry, endpoints_out))
+            entry["verdict"], entry["reasons"] = result["verdict"], result["reasons"]
             per_host[account["id"]] = entry
     counts = {v: sum(1 for e in endpoints_out.values() if e["verdict"] == v) for v in VERDICTS}
     acc_counts = {v: sum(1 for h in accounts_out.values() for a in h.values() if a["verdict"] == v) for v in VERDICTS}
@@ -301,34 +451,67 @@ def merge(
         "endpoints_by_verdict": counts,
         "accounts": sum(acc_counts.values()),
         "accounts_by_verdict": acc_counts,
+        "credentials": bool(credentials),
         "probed": probed,
         "cached": cached,
     }
     summary["verdict"] = worst([summary["verdict"]] + [a["verdict"] for h in accounts_out.values() for a in h.values()])
     return {
-        "verified": {"endpoints": dict(sorted(endpoints_out.items())), "accounts": accounts_out},
+        "verified": {
+            "endpoints": dict(sorted(endpoints_out.items())),
+            "accounts": accounts_out,
+            "credentials": bool(credentials),
+        },
         "cache": {"format": CACHE_FORMAT, "entries": dict(sorted(new_entries.items()))},
         "summary": summary,
     }
 
 
 def verdict_lines(verified: Mapping) -> list[str]:
-    """One line per endpoint: ``imap://h:993/tls: ok (3 accounts, 2 credentials checked)``."""
+    """One line per endpoint with the outcome of the accounts that use it (``account_result``'s sides).
+
+    When the endpoint's own verdict is the outcome of every account there:
+    ``imap://h:993/tls: ok (3 accounts, 2 credentials checked)``, ``pop3://h:995/tls: error [cert_expired]
+    (3 accounts)``; when accounts fare worse than the endpoint (a login failed or could not be checked):
+    ``smtp://h:587/starttls: error: 1 of 2 accounts: auth_failed (2 credentials checked)``.
+    """
+    eps = verified.get("endpoints") or {}
+    at: dict[str, list] = {}
+    for per_host in (verified.get("accounts") or {}).values():
+        for entry in per_host.values():
+            for side in entry_sides(entry, eps).values():
+                at.setdefault(side["endpoint"], []).append(side)
     lines = []
-    for key, ep in sorted((verified.get("endpoints") or {}).items()):
-        codes = ", ".join(sorted({f["code"] or "?" for f in ep["findings"] if f["severity"] != "info"}))
-        extra = f"{ep['accounts']} account{'s' if ep['accounts'] != 1 else ''}"
+    for key, ep in sorted(eps.items()):
+        sides = at.get(key, [])
+        count = len(sides) or ep["accounts"]
+        noun = f"account{'s' if count != 1 else ''}"
+        verdict = worst(side["verdict"] for side in sides) if sides else ep["verdict"]
+        extra = []
         if ep.get("credentials_checked"):
-            extra += f", {ep['credentials_checked']} credentials checked"
+            extra.append(f"{ep['credentials_checked']} credentials checked")
         if ep.get("cached"):
-            extra += ", cached"
-        lines.append(f"{key}: {ep['verdict']}" + (f" [{codes}]" if codes else "") + f" ({extra})")
+            extra.append("cached")
+        bad = [side for side in sides if side["verdict"] != "ok"]
+        ep_codes = list(dict.fromkeys(f["code"] or "?" for f in ep["findings"] if f["severity"] != "info"))
+        if verdict == ep["verdict"] and all(set(side["codes"]) <= set(ep_codes) for side in bad):
+            # the endpoint's own verdict is every account's outcome here
+            codes = f" [{', '.join(ep_codes)}]" if ep_codes else ""
+            lines.append(f"{key}: {verdict}{codes} ({', '.join([f'{count} {noun}', *extra])})")
+        else:
+            codes = ", ".join(dict.fromkeys(code for side in bad for code in side["codes"]))
+            line = f"{key}: {verdict}: {len(bad)} of {count} {noun}: {codes}"
+            lines.append(line + (f" ({', '.join(extra)})" if extra else ""))
     return lines
 
 
 def host_view(verified: Mapping, host: str) -> dict:
     """What one host gets as ``mailops_verified``: every endpoint, and its own accounts."""
-    return {"endpoints": verified.get("endpoints") or {}, "accounts": (verified.get("accounts") or {}).get(host) or {}}
+    return {
+        "endpoints": verified.get("endpoints") or {},
+        "accounts": (verified.get("accounts") or {}).get(host) or {},
+        "credentials": bool(verified.get("credentials")),
+    }
 
 
 def _describe(finding: Mapping) -> str:
@@ -351,49 +534,52 @@ def gate(
 ) -> dict:
     """Decide which normalized accounts may be rendered.
 
-    An account passes when both its current endpoints (by ``endpoint_key``, so a changed setting never
-    matches an old result) verified without an error (with ``fail_on="warning"``: without an error or a
-    warning), and its credentials, where they were checked, were accepted. Returns ``allowed`` (the
-    accounts to render), ``unverified`` (ids of the others), ``refusals`` (message lines: each failing
-    endpoint with its findings and the accounts it blocks, each rejected credential), ``warnings`` and
-    ``message`` (head line + refusal lines, empty when every account verified). With ``allow_unverified``
-    every account is allowed, ``refusals`` is empty and the message becomes the only warning.
+    An account passes when ``account_result`` (the one rule, on its current settings) gives it a verdict
+    below ``fail_on``: both endpoints verified, and its logins, where they were to be checked, succeeded.
+    Returns ``allowed`` (the accounts to render), ``unverified`` (ids of the others), ``refusals`` (message
+    lines: each failing endpoint with its findings and the accounts it blocks, each login that failed or
+    could not be checked), ``warnings`` and ``message`` (head line + refusal lines, empty when every account
+    verified). With ``allow_unverified`` every account is allowed, ``refusals`` is empty and the message
+    becomes the only warning.
     """
     if fail_on not in ("error", "warning"):
         raise VerifyError(f"fail_on must be error or warning, got {fail_on!r}")
     levels = ("error",) if fail_on == "error" else ("error", "warning")
     verified = verified if isinstance(verified, Mapping) else {}
     ep_results = verified.get("endpoints") or {}
-    acc_results = verified.get("accounts") or {}
     failing_eps: dict[str, list[str]] = {}
     cred_lines: list[str] = []
     allowed, unverified = [], []
     for account in accounts:
-        ok = True
-        for direction in ("incoming", "outgoing"):
-            key = endpoint_key(account[direction])
-            ep = ep_results.get(key)
-            if ep is None or ep.get("verdict") in levels:
-                failing_eps.setdefault(key, []).append(account["id"])
-                ok = False
-                continue
-            acc = acc_results.get(account["id"]) or {}
-            if acc.get(direction) == key and (acc.get("credentials") or {}).get(direction) == "failed":
-                ok = False
-                bad = [
-                    f
-                    for f in acc.get("findings") or []
-                    if f.get("endpoint") == key and f.get("severity") == "error" and _plain(f) not in ep["findings"]
-                ]
-                detail = "; ".join(_describe(f) for f in bad) or "login failed"
-                user = account[direction]["username"]
-                cred_lines.append(
-                    f"- credentials of {account['id']} ({direction}, user {user}) rejected by {key}: {detail}"
-                )
-        if ok:
+        result = account_result(account, verified)
+        if result["verdict"] not in levels:
             allowed.append(account)
-        elif account["id"] not in unverified:
+            continue
+        if account["id"] not in unverified:
             unverified.append(account["id"])
+        for direction, side in result["sides"].items():
+            if side["verdict"] not in levels:
+                continue
+            key = side["endpoint"]
+            if side["endpoint_verdict"] is None or side["endpoint_verdict"] in levels:
+                failing_eps.setdefault(key, []).append(account["id"])
+                continue
+            who = f"{account['id']} ({direction}, user {account[direction]['username']})"
+            detail = "; ".join(_describe(f) for f in side["findings"] if f.get("severity") in levels)
+            if side["credentials"] == "failed":
+                cred_lines.append(f"- credentials of {who} rejected by {key}: {detail or 'login failed'}")
+            elif side["reason"] == "not_verified":
+                cred_lines.append(
+                    f"- credentials of {who} were not checked at {key} with these settings (not_verified): run the "
+                    "mailops.clients.verify role for this host earlier in the play"
+                )
+            elif side["credentials"] == "not_checked":
+                cred_lines.append(
+                    f"- credentials of {who} could not be checked at {key} ({side['reason']}): "
+                    f"{detail or 'the login was asked for but did not happen'}"
+                )
+            else:
+                cred_lines.append(f"- login of {who} at {key}: {detail}")
     lines = []
     for key in sorted(failing_eps):
         ep = ep_results.get(key)

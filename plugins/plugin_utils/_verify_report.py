@@ -44,9 +44,11 @@ def report(merged: Mapping) -> dict:
                     "id": account_id,
                     "email": acc["email"],
                     "verdict": acc["verdict"],
+                    "reasons": acc["reasons"],
                     "incoming": acc["incoming"],
                     "outgoing": acc["outgoing"],
                     "credentials": acc["credentials"],
+                    "not_checked": acc["not_checked"],
                     "findings": acc["findings"],
                 }
             )
@@ -69,15 +71,15 @@ def _finding_text(finding: Mapping) -> str:
     return text
 
 
-def _case(suite: ET.Element, classname: str, name: str, verdict: str, findings) -> tuple[int, int]:
+def _case(suite: ET.Element, classname: str, name: str, verdict: str, findings, reasons=None) -> tuple[int, int]:
     case = ET.SubElement(suite, "testcase", {"classname": classname, "name": name})
     errors = [f for f in findings if f.get("severity") == "error"]
     others = [f for f in findings if f.get("severity") != "error"]
     failed = verdict == "error"
     if failed:
-        codes = ", ".join(dict.fromkeys(str(f.get("code")) for f in errors)) or "verification failed"
+        codes = ", ".join(reasons or dict.fromkeys(str(f.get("code")) for f in errors)) or "verification failed"
         failure = ET.SubElement(case, "failure", {"message": codes, "type": "mailops.verify"})
-        failure.text = "\n".join(_finding_text(f) for f in errors) or "verdict error without findings"
+        failure.text = "\n".join(_finding_text(f) for f in errors) or f"verdict error: {codes}"
     if others:
         out = ET.SubElement(case, "system-out")
         out.text = "\n".join(_finding_text(f) for f in others)
@@ -104,8 +106,9 @@ def report_junit(merged: Mapping) -> str:
     suite = ET.SubElement(root, "testsuite", {"name": "accounts"})
     counts = [0, 0]
     for acc in data["accounts"]:
+        # the account's verdict and reasons come from _verified.account_result, like the gate's decision
         tests, failures = _case(
-            suite, f"mailops.verify.account.{acc['host']}", acc["id"], acc["verdict"], acc["findings"]
+            suite, f"mailops.verify.account.{acc['host']}", acc["id"], acc["verdict"], acc["findings"], acc["reasons"]
         )
         counts[0] += tests
         counts[1] += failures

@@ -12,9 +12,11 @@ import xml.etree.ElementTree as ET
 import pytest
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import normalize_fleet
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
+    SKIPPED_LOGINS,
     VerifyError,
     gate,
     host_view,
+    login_skip_reason,
     merge,
     plan,
     renderer_gate,
@@ -224,21 +226,33 @@ def test_merge_verdicts_findings_and_credentials():
     assert accounts["c1"]["alice@example.test"] == {
         "email": "alice@example.test",
         "verdict": "warning",
+        "reasons": ["cert_expiring"],
         "incoming": IMAP,
         "outgoing": SMTP,
         "credentials": {"incoming": "ok", "outgoing": "ok"},
+        "not_checked": {},
         "findings": [{"endpoint": IMAP, **EXPIRING}],
     }
     bob = accounts["c2"]["bob@example.test"]
-    assert (bob["verdict"], bob["credentials"]) == ("error", {"incoming": "failed", "outgoing": "failed"})
+    assert (bob["verdict"], bob["reasons"], bob["credentials"]) == (
+        "error",
+        ["auth_failed", "cert_expiring"],
+        {"incoming": "failed", "outgoing": "failed"},
+    )
     carol = accounts["c2"]["carol@example.test"]
-    assert (carol["verdict"], carol["credentials"]) == ("error", {"incoming": "not_checked", "outgoing": "ok"})
+    assert (carol["verdict"], carol["reasons"], carol["credentials"], carol["not_checked"]) == (
+        "error",
+        ["connection_refused"],
+        {"incoming": "not_checked", "outgoing": "ok"},
+        {"incoming": "endpoint_failed"},
+    )
     assert merged["summary"] == {
         "verdict": "error",
         "endpoints": 3,
         "endpoints_by_verdict": {"ok": 1, "warning": 1, "error": 1},
         "accounts": 4,
         "accounts_by_verdict": {"ok": 0, "warning": 2, "error": 2},
+        "credentials": True,
         "probed": 3,
         "cached": 0,
     }
@@ -327,9 +341,16 @@ def test_verdict_lines():
     probes = plan(FLEET, credentials=True)
     merged = merge(FLEET, probes, _results(probes))
     assert verdict_lines(merged["verified"]) == [
-        "imap://mail.example.test:993/tls: warning [cert_expiring] (3 accounts, 2 credentials checked)",
+        "imap://mail.example.test:993/tls: error: 3 of 3 accounts: cert_expiring, auth_failed (2 credentials checked)",
         "pop3://pop.example.test:1995/tls: error [connection_refused] (1 account)",
-        "smtp://mail.example.test:465/tls: ok (4 accounts, 3 credentials checked)",
+        "smtp://mail.example.test:465/tls: error: 1 of 4 accounts: auth_failed (3 credentials checked)",
+    ]
+    good = _fleet(c1=[{"email": "alice@example.test", "server": "good", "password": "alice-pw"}])
+    probes = plan(good, credentials=True)
+    results = [_result(p, accounts=[{"verdict": "ok", "findings": [], "login": {"succeeded": True}}]) for p in probes]
+    assert verdict_lines(merge(good, probes, results)["verified"]) == [
+        f"{IMAP}: ok (1 account, 1 credentials checked)",
+        f"{SMTP}: ok (1 account, 1 credentials checked)",
     ]
 
 
@@ -486,3 +507,137 @@ def test_gate_changed_settings_do_not_match_old_results():
 )
 def test_worst(verdicts, expected):
     assert worst(verdicts) == expected
+
+
+# --- the one rule: logins that were to be checked must have succeeded ------------------------------------------
+SUBMISSION = "smtp://mail.example.test:587/starttls"
+NOAUTH_SERVERS = {
+    "noauth": {
+        "incoming": {"protocol": "imap", "host": "mail.example.test"},
+        "outgoing": {"host": "mail.example.test", "port": 587, "security": "starttls"},
+    }
+}
+NO_AUTH_ENDPOINT = {
+    "code": "auth_not_offered",
+    "severity": "warning",
+    "stage": "capabilities",
+    "message": "the server offers no authentication on this connection",
+    "fix": "Enable SASL authentication on this port",
+}
+NO_AUTH_ACCOUNT = {**NO_AUTH_ENDPOINT, "severity": "error", "stage": "auth"}
+
+
+def _noauth_run(accounts, credentials=True, reported=True):
+    """One host on a server whose submission port offers no AUTH, as the smtp module reports it."""
+    fleet = normalize_fleet({"c1": (accounts, NOAUTH_SERVERS)})
+    probes = plan(fleet, credentials=credentials)
+    results = []
+    for probe in probes:
+        ok = {"verdict": "ok", "findings": [], "login": {"attempted": True, "succeeded": True}}
+        if probe["key"] != SUBMISSION:
+            results.append(_result(probe, accounts=[ok for _unused in probe["accounts"]]))
+            continue
+        refused = {"verdict": "error", "findings": [NO_AUTH_ACCOUNT], "login": {"attempted": False, "succeeded": False}}
+        entries = [refused for _unused in probe["accounts"]] if reported else []
+        results.append(_result(probe, "warning", [NO_AUTH_ENDPOINT], entries))
+    return fleet, merge(fleet, probes, results, credentials=credentials)
+
+
+@pytest.mark.parametrize(
+    ("account", "credentials", "reported", "expected"),
+    [
+        # a login that was asked for and did not happen blocks, with its reason
+        ({"password": "pw"}, True, True, ("error", ["auth_not_offered"], {"outgoing": "auth_not_offered"})),
+        (
+            {"password": "pw"},
+            True,
+            False,
+            ("error", ["auth_not_offered", "login_not_reported"], {"outgoing": "login_not_reported"}),
+        ),
+        # nothing was asked: endpoint-level verification only (the endpoint's warning stays a warning)
+        (
+            {"password": "pw"},
+            False,
+            True,
+            ("warning", ["auth_not_offered"], dict.fromkeys(("incoming", "outgoing"), "credential_checks_off")),
+        ),
+        ({}, True, True, ("warning", ["auth_not_offered"], dict.fromkeys(("incoming", "outgoing"), "no_password"))),
+    ],
+    ids=["no-auth", "login-not-reported", "credential-checks-off", "no-password"],
+)
+def test_not_checked_blocks_only_when_the_login_was_asked_for(account, credentials, reported, expected):
+    fleet, merged = _noauth_run([{"email": "dave@example.test", "server": "noauth", **account}], credentials, reported)
+    entry = merged["verified"]["accounts"]["c1"]["dave@example.test"]
+    assert (entry["verdict"], entry["reasons"], entry["not_checked"]) == expected
+    view = host_view(merged["verified"], "c1")
+    decision = gate(fleet["c1"], view, client="outlook", host="c1")
+    assert decision["unverified"] == (["dave@example.test"] if expected[0] == "error" else [])
+    data = json.loads(report_json(merged))
+    assert (data["accounts"][0]["verdict"], data["accounts"][0]["reasons"]) == expected[:2]
+    root = ET.fromstring(report_junit(merged).encode())  # noqa: S314 (our own output)
+    case = next(c for c in root.iter("testcase") if c.get("name") == "dave@example.test")
+    failure = case.find("failure")
+    assert (failure.get("message") if failure is not None else None) == (
+        ", ".join(expected[1]) if expected[0] == "error" else None
+    )
+    line = next(li for li in verdict_lines(merged["verified"]) if li.startswith(SUBMISSION))
+    if expected[0] == "error":  # the account fares worse than the endpoint (a warning)
+        assert line == f"{SUBMISSION}: error: 1 of 1 account: {', '.join(expected[1])}"
+    else:
+        assert line == f"{SUBMISSION}: warning [auth_not_offered] (1 account)"
+
+
+def test_gate_names_a_login_that_could_not_be_checked():
+    fleet, merged = _noauth_run(
+        [
+            {"email": "dave@example.test", "server": "noauth", "password": "pw"},
+            {"email": "erin@example.test", "server": "noauth"},
+        ]
+    )
+    assert verdict_lines(merged["verified"]) == [
+        f"{IMAP}: ok (2 accounts, 1 credentials checked)",
+        f"{SUBMISSION}: error: 2 of 2 accounts: auth_not_offered",
+    ]
+    with pytest.raises(VerifyError) as refused:
+        renderer_gate(fleet["c1"], {"verified": host_view(merged["verified"], "c1"), "client": "apple_mail"}, "c1")
+    assert str(refused.value) == (
+        "apple_mail: refusing to render 1 account on c1 whose settings did not verify (dave@example.test); fix the "
+        "findings below or set mailops_allow_unverified: true to render anyway:\n"
+        f"- credentials of dave@example.test (outgoing, user dave@example.test) could not be checked at {SUBMISSION} "
+        "(auth_not_offered): [error] auth_not_offered (auth): the server offers no authentication on this connection "
+        "Fix: Enable SASL authentication on this port"
+    )
+
+
+def test_gate_refuses_an_account_whose_login_was_never_checked():
+    # verified with credential checks, then a new account appears on the host (same endpoints)
+    probes = plan(FLEET, credentials=True)
+    view = host_view(merge(FLEET, probes, _results(probes))["verified"], "c1")
+    newcomer = _fleet(c1=[{"email": "dave@example.test", "server": "good", "password": "dave-pw"}])["c1"]
+    result = gate(newcomer, view)
+    assert result["unverified"] == ["dave@example.test"]
+    assert result["refusals"][-1] == (
+        f"- credentials of dave@example.test (outgoing, user dave@example.test) were not checked at {SMTP} with "
+        "these settings (not_verified): run the mailops.clients.verify role for this host earlier in the play"
+    )
+    # without a password nothing was to be checked: the endpoints' verdicts decide
+    nopw = _fleet(c1=[{"email": "dave@example.test", "server": "good"}])["c1"]
+    assert gate(nopw, view)["unverified"] == []
+
+
+@pytest.mark.parametrize(
+    ("auth", "password", "credentials", "expected"),
+    [
+        ("password", "pw", True, None),
+        ("password-encrypted", "pw", True, None),
+        ("password", None, True, "no_password"),
+        ("password", "pw", False, "credential_checks_off"),
+        ("oauth2", None, True, "auth_oauth2"),
+        ("ntlm", "pw", True, "auth_ntlm"),
+        ("gssapi", "pw", True, "auth_gssapi"),
+        ("none", None, True, "auth_none"),
+    ],
+)
+def test_login_skip_reason(auth, password, credentials, expected):
+    assert login_skip_reason({"auth": auth}, password, credentials) == expected
+    assert expected is None or expected in SKIPPED_LOGINS
