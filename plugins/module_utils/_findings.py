@@ -71,20 +71,23 @@ CATALOGUE = {
         "banner",
         "connected, but the server sent no greeting within {timeout}s",
         "The service is overloaded or hangs, or it waits for the client to speak first; "
-        "check the server logs and that the port is the mail service you expect.",
+        "check the server logs and that the port is the mail service you expect. timeout bounds the whole "
+        "check up to the login: raise it if the server is only slow.",
     ),
     "tls_on_plaintext_port": CatalogueEntry(
         "error",
         "banner",
         "the server sent no plaintext greeting but completed a TLS handshake ({version}): "
         "port {port} expects implicit TLS",
-        "Use security: tls for this port, or use the STARTTLS/plaintext port (" + _PLAIN_PORTS + ").",
+        "Use security tls for port {port}, or {protocol}'s STARTTLS port (usually {starttls_port}) with "
+        "security starttls.",
     ),
     "wrong_protocol": CatalogueEntry(
         "error",
         "banner",
         "the server greets like {actual}, not {expected}: {reply!r}",
-        "Port {port} serves {actual}, not {expected}: use the {expected} port, or the {actual} module.",
+        "Port {port} serves {actual}, not {expected}. {advice} To check {expected} instead, use its port: "
+        "usually {tls_port} with security tls, or {starttls_port} with security starttls.",
     ),
     "service_unavailable": CatalogueEntry(
         "error",
@@ -139,8 +142,8 @@ CATALOGUE = {
         "error",
         "tls",
         "security is tls, but the server sent a plaintext {actual} greeting: {reply!r}",
-        "Port {port} speaks plaintext: use security starttls (or none) for it, or the implicit TLS port "
-        "(" + _TLS_PORTS + ").",
+        "Port {port} speaks plaintext {actual}: use security starttls for it (none only if it offers no "
+        "STARTTLS), or {protocol}'s implicit TLS port (usually {tls_port}) with security tls.",
     ),
     "tls_handshake_failed": CatalogueEntry(
         "error",
@@ -214,7 +217,8 @@ CATALOGUE = {
         "error",
         "capabilities",
         "no complete answer to {command} within {timeout}s",
-        "The server hangs or is overloaded; check its logs and load.",
+        "The server hangs or is overloaded; check its logs and load. timeout bounds the whole check up to "
+        "the login: raise it if the server is only slow.",
     ),
     "command_rejected": CatalogueEntry(
         "error",
@@ -241,16 +245,18 @@ CATALOGUE = {
         "error",
         "capabilities",
         "the server refuses password login on this connection ({evidence})",
-        "Use security tls or starttls: the server only accepts passwords over TLS. If this is already a TLS "
-        "connection, check the server's auth settings (Dovecot: auth_mechanisms, disable_plaintext_auth).",
+        "On a plaintext connection (security none), use security tls or starttls: the server only accepts "
+        "passwords over TLS. On a TLS connection, the server refuses password login altogether: check its "
+        "auth settings (Dovecot: auth_mechanisms, disable_plaintext_auth).",
     ),
     # --- auth ----------------------------------------------------------------------------------
     "auth_not_offered": CatalogueEntry(
         "error",
         "auth",
         "the server offers no authentication on this connection{context}",
-        "Enable SASL authentication on this port (Postfix: smtpd_sasl_auth_enable = yes on submission "
-        "587/465, with smtpd_sasl_type = dovecot). Port 25 (MX) usually has no AUTH: use 587 or 465.",
+        "Enable authentication on this port (Postfix: smtpd_sasl_auth_enable = yes on submission 587/465, "
+        "with smtpd_sasl_type = dovecot; Dovecot: auth_mechanisms). An SMTP port 25 (MX) usually has no AUTH: "
+        "clients submit on 587 (security starttls) or 465 (security tls).",
     ),
     "auth_mechanism_not_offered": CatalogueEntry(
         "error",

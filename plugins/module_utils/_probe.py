@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.mailops.clients.plugins.module_utils import _sasl
 from ansible_collections.mailops.clients.plugins.module_utils._accounts import sweep
+from ansible_collections.mailops.clients.plugins.module_utils._connection import default_port
 from ansible_collections.mailops.clients.plugins.module_utils._errors import (
     ConnectFailed,
     ConnectionClosed,
@@ -119,14 +120,38 @@ def _ssl_reason(exc):
     return text or reason or type(exc).__name__
 
 
-def stage_error(cls, code, settings, stage, **params):
-    """An exception for ``code`` whose message and fix come from the catalogue (finding attached)."""
-    values = {
+def finding_values(settings):
+    """What every finding template may use: the endpoint, the timeout, the protocol and its usual ports."""
+    return {
         "host": settings.host,
         "port": settings.port,
         "timeout": f"{settings.timeout:g}",
         "protocol": _DISPLAY[settings.protocol],
+        "tls_port": default_port(settings.protocol, "tls"),
+        "starttls_port": default_port(settings.protocol, "starttls"),
     }
+
+
+def wrong_protocol_advice(actual, over_tls):
+    """What to set to check a port that greeted like ``actual`` (IMAP, POP3, SMTP, SSH, ...) as what it is."""
+    security = "tls" if over_tls else "starttls"
+    if actual in ("IMAP", "POP3"):
+        name = actual.lower()
+        return (
+            f"To check it as {actual}, set protocol {name} with security {security} "
+            f"(mailops.clients.{name}_server_info; inventory: incoming.protocol {name}, incoming.security {security})."
+        )
+    if actual == "SMTP":
+        return (
+            f"To check it as SMTP, use mailops.clients.smtp_server_info with security {security} "
+            f"(inventory: the outgoing server, outgoing.security {security})."
+        )
+    return f"No mail client speaks {actual}: the port number is wrong."
+
+
+def stage_error(cls, code, settings, stage, **params):
+    """An exception for ``code`` whose message and fix come from the catalogue (finding attached)."""
+    values = finding_values(settings)
     values.update(params)
     finding = make_finding(code, stage=stage, **values)
     exc = cls(code, finding.message, host=settings.host, port=settings.port, stage=stage, **params)
@@ -224,7 +249,12 @@ class Wire:
         if kind is None:
             raise self.error(ProtocolError, "garbage_response", reply=self.excerpt(line))
         raise self.error(
-            ProtocolError, "wrong_protocol", expected=_DISPLAY[expected], actual=kind, reply=self.excerpt(line)
+            ProtocolError,
+            "wrong_protocol",
+            expected=_DISPLAY[expected],
+            actual=kind,
+            reply=self.excerpt(line),
+            advice=wrong_protocol_advice(kind, isinstance(self.sock, ssl.SSLSocket)),
         )
 
     def readable_before(self, until, also=None):
@@ -470,12 +500,7 @@ class Probe:
 
     # --- bookkeeping -----------------------------------------------------------------------------
     def add(self, code, severity=None, stage=None, **params):
-        values = {
-            "host": self.settings.host,
-            "port": self.settings.port,
-            "timeout": f"{self.settings.timeout:g}",
-            "protocol": _DISPLAY[self.settings.protocol],
-        }
+        values = finding_values(self.settings)
         values.update(params)
         self.outcome.findings.append(make_finding(code, severity=severity, stage=stage, **values))
 
@@ -567,7 +592,17 @@ class Probe:
         if self.settings.security != "tls":
             halfway = time.monotonic() + (wire.deadline - time.monotonic()) / 2
             if not wire.readable_before(halfway):
-                version = self._tls_side_by_side()
+                version, line = self._tls_side_by_side()
+                kind = identify_greeting(line) if line else None
+                if version and kind and kind != self.dialogue.display:
+                    raise wire.error(
+                        ProtocolError,
+                        "wrong_protocol",
+                        expected=self.dialogue.display,
+                        actual=kind,
+                        reply=wire.excerpt(line),
+                        advice=wrong_protocol_advice(kind, True),
+                    )
                 if version:
                     raise wire.error(ProtocolError, "tls_on_plaintext_port", version=version)
         try:
@@ -584,7 +619,8 @@ class Probe:
 
         The handshake runs on a second connection while this one keeps waiting for the greeting, both
         within the stage's deadline: a slow server still gets all of it, and the question costs no extra
-        time.  Returns the TLS version when the handshake completed before the greeting began.
+        time.  Returns the TLS version when the handshake completed before the greeting began (else None)
+        and the first line the server sent over TLS (None when it sent none in time).
         """
         wire = self.wire
         box = {}
@@ -597,6 +633,8 @@ class Probe:
                     side.begin("banner")
                     side.start_tls(build_context(self.settings, verify=False, minimum="TLSv1"), self.settings.sni)
                     box["version"] = side.sock.version()
+                    side.begin("banner")
+                    box["line"] = side.read_line()
                 finally:
                     side.close()
             except (ProbeError, OSError, ValueError):
@@ -610,9 +648,9 @@ class Probe:
         thread.start()
         try:
             if wire.readable_before(wire.deadline, also=signal_r):
-                return None  # the greeting begins: the side handshake ends on its own, by the same deadline
+                return None, None  # the greeting begins: the side connection ends on its own, by the same deadline
             thread.join(max(0.0, wire.deadline - time.monotonic()))
-            return box.get("version")
+            return box.get("version"), box.get("line")
         finally:
             signal_r.close()
 
@@ -698,6 +736,15 @@ class Probe:
         if settings.security == "tls" and any(h in reason.lower() for h in _PLAINTEXT_HINTS):
             line = self._plaintext_greeting()
             kind = identify_greeting(line) if line else None
+            if kind and kind != self.dialogue.display:
+                return self.wire.error(
+                    ProtocolError,
+                    "wrong_protocol",
+                    expected=self.dialogue.display,
+                    actual=kind,
+                    reply=self._excerpt(line),
+                    advice=wrong_protocol_advice(kind, False),
+                )
             if kind:
                 return self.wire.error(TLSFailure, "plaintext_on_tls_port", actual=kind, reply=self._excerpt(line))
         version = self._negotiable_version()

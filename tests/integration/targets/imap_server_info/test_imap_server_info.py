@@ -213,6 +213,61 @@ def test_wrong_protocol_and_tls_mismatch(lab, port, security, code, message):
     assert time.monotonic() - start < 2.5
 
 
+POP3_GREETING = "the server greets like POP3, not IMAP: '+OK Dovecot (Debian) ready.'"
+SMTP_GREETING = "the server greets like SMTP, not IMAP: '220 mail.example.test ESMTP mailops.clients lab'"
+AS_POP3 = (
+    "Port {{port}} serves POP3, not IMAP. To check it as POP3, set protocol pop3 with security {0} "
+    "(mailops.clients.pop3_server_info; inventory: incoming.protocol pop3, incoming.security {0}). "
+    "To check IMAP instead, use its port: usually 993 with security tls, or 143 with security starttls."
+)
+AS_SMTP = (
+    "Port {port} serves SMTP, not IMAP. To check it as SMTP, use mailops.clients.smtp_server_info with security "
+    "starttls (inventory: the outgoing server, outgoing.security starttls). To check IMAP instead, use its port: "
+    "usually 993 with security tls, or 143 with security starttls."
+)
+
+
+@pytest.mark.parametrize(
+    ("port", "security", "expected"),
+    [
+        # POP3 ports declared as IMAP, whatever the security: which protocol answered, and what to set
+        ("pop3", "tls", ("wrong_protocol", "tls", POP3_GREETING, AS_POP3.format("starttls"))),
+        ("pop3", "starttls", ("wrong_protocol", "banner", POP3_GREETING, AS_POP3.format("starttls"))),
+        ("pop3", "none", ("wrong_protocol", "banner", POP3_GREETING, AS_POP3.format("starttls"))),
+        ("pop3s", "tls", ("wrong_protocol", "banner", POP3_GREETING, AS_POP3.format("tls"))),
+        ("pop3s", "starttls", ("wrong_protocol", "banner", POP3_GREETING, AS_POP3.format("tls"))),
+        ("smtp", "none", ("wrong_protocol", "banner", SMTP_GREETING, AS_SMTP)),
+        # the right protocol with the wrong security
+        ("imaps", "starttls", ("tls_on_plaintext_port", "banner",
+                               "the server sent no plaintext greeting but completed a TLS handshake (TLSv1.3): "
+                               "port {port} expects implicit TLS",
+                               "Use security tls for port {port}, or IMAP's STARTTLS port (usually 143) with security "
+                               "starttls.")),
+        ("imap", "tls", ("plaintext_on_tls_port", "tls",
+                         "security is tls, but the server sent a plaintext IMAP greeting: '* OK [CAPABILITY IMAP4rev1 "
+                         "SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=CRAM-MD5 "
+                         "...'",
+                         "Port {port} speaks plaintext IMAP: use security starttls for it (none only if it offers no "
+                         "STARTTLS), or IMAP's implicit TLS port (usually 993) with security tls.")),
+    ],
+)  # fmt: skip
+def test_a_port_answering_otherwise_gets_advice_that_points_the_right_way(lab, port, security, expected):
+    result = imap(lab, port=port, security=security, timeout=2)
+    found = result["findings"][-1]
+    assert (found["code"], found["severity"], found["stage"], found["message"], found["fix"]) == (
+        expected[0], "error", expected[1], *(text.format(port=lab.ports[port]) for text in expected[2:])
+    )  # fmt: skip
+
+
+def test_another_service_on_the_port_gets_no_mail_advice():
+    with fs.FaultServer(fs.greeting("SSH-2.0-OpenSSH_9.2p1 Debian-2")) as server:
+        result = fs.check("imap", host="127.0.0.1", port=server.port, security="starttls", timeout=1)
+    assert [(f["code"], f["fix"]) for f in result["findings"]] == [
+        ("wrong_protocol", f"Port {server.port} serves SSH, not IMAP. No mail client speaks SSH: the port number is "
+         "wrong. To check IMAP instead, use its port: usually 993 with security tls, or 143 with security starttls.")
+    ]  # fmt: skip
+
+
 def test_plaintext_on_tls_port(lab):
     result = imap(lab, port="imap", security="tls")
     assert fs.codes(result) == [("plaintext_on_tls_port", "error")]

@@ -98,14 +98,33 @@ def test_user_pass_over_plaintext_is_cleartext(mail_lab):
     ]
 
 
+USUAL_POP3 = "To check POP3 instead, use its port: usually 995 with security tls, or 110 with security starttls."
+
+
 @pytest.mark.parametrize(
-    ("port", "security", "code"),
-    [("imaps", "tls", "wrong_protocol"), ("pop3", "tls", "plaintext_on_tls_port"),
-     ("pop3s", "starttls", "tls_on_plaintext_port")],
+    ("port", "security", "code", "fix"),
+    [
+        ("imaps", "tls", "wrong_protocol",
+         "Port {port} serves IMAP, not POP3. To check it as IMAP, set protocol imap with security tls "
+         "(mailops.clients.imap_server_info; inventory: incoming.protocol imap, incoming.security tls). " + USUAL_POP3),
+        ("imap", "tls", "wrong_protocol",
+         "Port {port} serves IMAP, not POP3. To check it as IMAP, set protocol imap with security starttls "
+         "(mailops.clients.imap_server_info; inventory: incoming.protocol imap, incoming.security starttls). "
+         + USUAL_POP3),
+        ("pop3", "tls", "plaintext_on_tls_port",
+         "Port {port} speaks plaintext POP3: use security starttls for it (none only if it offers no STARTTLS), "
+         "or POP3's implicit TLS port (usually 995) with security tls."),
+        ("pop3s", "starttls", "tls_on_plaintext_port",
+         "Use security tls for port {port}, or POP3's STARTTLS port (usually 110) with security starttls."),
+        ("imaps", "starttls", "wrong_protocol",
+         "Port {port} serves IMAP, not POP3. To check it as IMAP, set protocol imap with security tls "
+         "(mailops.clients.imap_server_info; inventory: incoming.protocol imap, incoming.security tls). " + USUAL_POP3),
+    ],
 )  # fmt: skip
-def test_port_mismatches(mail_lab, port, security, code):
+def test_port_mismatches(mail_lab, port, security, code, fix):
     result = pop3(mail_lab, port=port, security=security, timeout=1)
     assert fs.codes(result)[-1] == (code, "error")
+    assert result["findings"][-1]["fix"] == fix.format(port=mail_lab.ports[port])
 
 
 def test_module_through_ansible_playbook(mail_lab, ansible_playbook):

@@ -78,14 +78,30 @@ def test_wrong_password(mail_lab):
     assert "wrong-smtp-pw" not in json.dumps(result)
 
 
+USUAL_SMTP = "To check SMTP instead, use its port: usually 465 with security tls, or 587 with security starttls."
+
+
 @pytest.mark.parametrize(
-    ("port", "security", "code"),
-    [("imaps", "tls", "wrong_protocol"), ("submission", "tls", "plaintext_on_tls_port"),
-     ("submissions", "starttls", "tls_on_plaintext_port"), ("pop3", "none", "wrong_protocol")],
+    ("port", "security", "code", "fix"),
+    [
+        ("imaps", "tls", "wrong_protocol",
+         "Port {port} serves IMAP, not SMTP. To check it as IMAP, set protocol imap with security tls "
+         "(mailops.clients.imap_server_info; inventory: incoming.protocol imap, incoming.security tls). " + USUAL_SMTP),
+        ("submission", "tls", "plaintext_on_tls_port",
+         "Port {port} speaks plaintext SMTP: use security starttls for it (none only if it offers no STARTTLS), "
+         "or SMTP's implicit TLS port (usually 465) with security tls."),
+        ("submissions", "starttls", "tls_on_plaintext_port",
+         "Use security tls for port {port}, or SMTP's STARTTLS port (usually 587) with security starttls."),
+        ("pop3", "none", "wrong_protocol",
+         "Port {port} serves POP3, not SMTP. To check it as POP3, set protocol pop3 with security starttls "
+         "(mailops.clients.pop3_server_info; inventory: incoming.protocol pop3, incoming.security starttls). "
+         + USUAL_SMTP),
+    ],
 )  # fmt: skip
-def test_port_mismatches(mail_lab, port, security, code):
+def test_port_mismatches(mail_lab, port, security, code, fix):
     result = smtp(mail_lab, port=port, security=security, timeout=1)
     assert fs.codes(result)[-1] == (code, "error")
+    assert result["findings"][-1]["fix"] == fix.format(port=mail_lab.ports[port])
 
 
 # --- through Ansible ---------------------------------------------------------------------------------
