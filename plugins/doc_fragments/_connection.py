@@ -59,8 +59,8 @@ options:
     default: TLSv1.2
   timeout:
     description:
-      - Seconds allowed for the whole check up to and including the login: DNS and connect, greeting, STARTTLS,
-        TLS handshake, capabilities, authentication, and every diagnostic connection made on the way (for
+      - Seconds allowed for the whole check up to and including the login (DNS and connect, greeting, STARTTLS,
+        TLS handshake, capabilities, authentication), including every diagnostic connection made on the way (for
         example the TLS handshake that tells a silent server from one that expects implicit TLS, which runs
         side by side with the wait for the greeting). A server that accepts the connection and never speaks,
         or sends one byte at a time, ends the check after this time with C(banner_timeout) or C(tls_timeout).
@@ -99,6 +99,16 @@ options:
     type: str
     choices: [auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER]
     default: auto
+  allow_insecure:
+    description:
+      - Accept a server that offers password login only without TLS (O(security=none) on a port without
+        STARTTLS). C(cleartext_auth_only) then becomes a warning instead of an error, still naming the exposure,
+        so the verdict can pass with O(fail_on=error). C(insecure_plaintext_connection) and
+        C(cleartext_credentials) are still reported.
+      - The inventory's C(allow_insecure) on a server definition is the same opt-in.
+      - Has no effect with O(security=tls) or O(security=starttls).
+    type: bool
+    default: false
   fail_on:
     description:
       - Fail the task when the verdict reaches this level; the failure message names the endpoint and lists the

@@ -66,6 +66,7 @@ def connection_argument_spec(protocol, checks=True):
         spec.update(
             {
                 "cert_expiry_warn_days": {"type": "int", "default": 30},
+                "allow_insecure": {"type": "bool", "default": False},
                 "fail_on": {"type": "str", "default": "error", "choices": ["error", "warning", "never"]},
                 "accounts": {
                     "type": "list",
@@ -112,6 +113,7 @@ class Settings:
     helo_name: str | None = None
     fail_on: str = "error"
     concurrency: int = 8
+    allow_insecure: bool = False
     credentials: Credentials | None = None
     accounts: tuple = field(default_factory=tuple)
     # Internal (not a module option): bind the client socket to this address. Tests use 127.0.0.2
@@ -230,6 +232,7 @@ def validate(params, protocol):
         helo_name=helo_name,
         fail_on=fail_on,
         concurrency=concurrency,
+        allow_insecure=bool(params.get("allow_insecure", False)),
         credentials=credentials,
         accounts=tuple(checked),
     )

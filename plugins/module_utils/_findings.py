@@ -237,7 +237,8 @@ CATALOGUE = {
     "cleartext_auth_only": CatalogueEntry(
         "error",
         "capabilities",
-        "the server offers password login ({offered}) but no TLS on this port: passwords can only be sent unencrypted",
+        "the server offers password login ({offered}) but no TLS on this port: passwords can only be sent "
+        "unencrypted{opt_in}",
         "Enable STARTTLS on this port (Dovecot: ssl = yes; Postfix: smtpd_tls_security_level = encrypt on "
         "submission) or move users to the implicit TLS port.",
     ),

@@ -791,7 +791,13 @@ class Probe:
         if settings.security in ("starttls", "none"):
             ways = self._password_ways(before)
             if ways and settings.security == "none" and not dialogue.starttls_offered(before):
-                self.add("cleartext_auth_only", offered=", ".join(ways))
+                # asked for explicitly (allow_insecure): a warning that still names the exposure
+                self.add(
+                    "cleartext_auth_only",
+                    severity="warning" if settings.allow_insecure else None,
+                    offered=", ".join(ways),
+                    opt_in=" (accepted with allow_insecure)" if settings.allow_insecure else "",
+                )
             elif ways:
                 self.add("plaintext_auth_before_tls", offered=", ".join(ways))
         if self.credentials is not None:

@@ -14,7 +14,8 @@ description:
   - 'Stages: connect, greeting, STARTTLS (when O(security=starttls)), TLS handshake with an explicit verified
     TLS context, capabilities re-read after TLS, authentication when credentials are given
     (AUTHENTICATE with SASL, or the C(LOGIN) command), C(LOGOUT).'
-  - Every stage is bounded by O(timeout); lines longer than 8 KiB and replies longer than 1000 lines are refused,
+  - O(timeout) bounds the whole check up to and including the login, diagnostic connections included; lines
+    longer than 8 KiB and replies longer than 1000 lines are refused,
     so silent, slow or flooding servers cannot hang the task or exhaust memory.
   - When the TLS handshake fails the module connects a second time to name the cause (expired, not yet valid,
     wrong name, self-signed, unknown CA, TLS version too old, plaintext spoken on a TLS port).

@@ -16,7 +16,8 @@ description:
     No mail is sent; see M(mailops.clients.mail_roundtrip) for that.'
   - Without credentials, a missing C(AUTH) in the C(EHLO) reply is a warning on a submission port (465, 587, or
     O(security=tls)) and only informational elsewhere (an MX on port 25 does not offer AUTH).
-  - Every stage is bounded by O(timeout); lines longer than 8 KiB and replies longer than 1000 lines are refused,
+  - O(timeout) bounds the whole check up to and including the login, diagnostic connections included; lines
+    longer than 8 KiB and replies longer than 1000 lines are refused,
     so silent, slow or flooding servers cannot hang the task or exhaust memory.
   - When the TLS handshake fails the module connects a second time to name the cause (expired, not yet valid,
     wrong name, self-signed, unknown CA, TLS version too old, plaintext spoken on a TLS port).

@@ -353,6 +353,22 @@ def broken_dovecot(mail_lab, extra_config="", server_cert=None, sni_certs=None):
         shutil.rmtree(root, ignore_errors=True)
 
 
+# The address on which cleartext_dovecot offers password login without any TLS (all of 127/8 is loopback).
+CLEARTEXT_HOST = "127.0.0.3"
+
+
+@contextlib.contextmanager
+def cleartext_dovecot(mail_lab):
+    """A second real Dovecot that also listens on ``CLEARTEXT_HOST``, where it has no TLS at all (no STARTTLS
+    capability) and accepts password login in cleartext: what ``security: none`` meets on a legacy LAN server."""
+    config = (
+        f"listen = 127.0.0.1, {CLEARTEXT_HOST}\n"
+        f"local {CLEARTEXT_HOST} {{\n  ssl = no\n  disable_plaintext_auth = no\n}}\n"
+    )
+    with broken_dovecot(mail_lab, extra_config=config) as lab:
+        yield lab
+
+
 def tls12_only_config(directory):
     """Dovecot has no ssl_max_protocol: cap it with an OpenSSL configuration (MaxProtocol = TLSv1.2)."""
     directory = Path(directory)

@@ -50,9 +50,14 @@ def test_secret_options_are_no_log_everywhere():
 @pytest.mark.parametrize(
     ("protocol", "checks", "extra", "missing"),
     [
-        ("imap", True, {"fail_on", "accounts", "concurrency", "cert_expiry_warn_days"}, {"helo_name", "protocol"}),
-        ("smtp", True, {"helo_name", "fail_on"}, {"protocol"}),
-        ("smtp", False, {"helo_name"}, {"fail_on", "accounts", "concurrency"}),
+        (
+            "imap",
+            True,
+            {"fail_on", "accounts", "concurrency", "cert_expiry_warn_days", "allow_insecure"},
+            {"helo_name", "protocol"},
+        ),
+        ("smtp", True, {"helo_name", "fail_on", "allow_insecure"}, {"protocol"}),
+        ("smtp", False, {"helo_name"}, {"fail_on", "accounts", "concurrency", "allow_insecure"}),
         ("mailbox", False, {"protocol"}, {"helo_name", "fail_on", "accounts"}),
     ],
 )
@@ -63,6 +68,8 @@ def test_argument_spec_variants(protocol, checks, extra, missing):
     assert spec["security"] == {"type": "str", "default": "tls", "choices": ["tls", "starttls", "none"]}
     assert spec["tls_min_version"]["default"] == "TLSv1.2"
     assert spec["timeout"] == {"type": "float", "default": 10.0}
+    if checks:
+        assert spec["allow_insecure"] == {"type": "bool", "default": False}
 
 
 def test_validate_builds_settings_with_defaults():
@@ -75,6 +82,8 @@ def test_validate_builds_settings_with_defaults():
         "TLSv1.2",
     )
     assert settings.sni == "mail.example.test"
+    assert settings.allow_insecure is False
+    assert validate({"host": "h", "security": "none", "allow_insecure": True}, "imap").allow_insecure is True
     assert settings.label == "imap://mail.example.test:993/tls"
     assert settings.credentials is None
     assert settings.endpoint() == {
@@ -167,3 +176,15 @@ def test_accounts_become_credentials_in_order():
     )
     assert [c.username for c in settings.accounts] == ["a", "b"]
     assert settings.accounts[1].oauth2_token == "tok"
+
+
+def test_the_doc_fragment_is_yaml_and_documents_exactly_the_shared_options():
+    import yaml
+    from ansible_collections.mailops.clients.plugins.doc_fragments._connection import ModuleDocFragment
+
+    options = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    spec = connection_argument_spec("imap")
+    assert set(options) == set(spec)
+    for name, entry in spec.items():
+        assert options[name]["type"] == entry["type"], name
+        assert options[name].get("default") == entry.get("default"), name

@@ -29,7 +29,7 @@ KNOWN_FIELDS = {
     "host", "port", "timeout", "protocol", "stage", "reason", "address", "version", "expected", "actual", "reply",
     "what", "limit", "command", "minimum", "not_after", "not_before", "days", "enforcement", "server_name", "names",
     "subject", "issuer", "threshold", "offered", "evidence", "context", "mechanism", "credential", "usable",
-    "username", "failed", "total", "codes", "wait", "tls_port", "starttls_port", "advice",
+    "username", "failed", "total", "codes", "wait", "tls_port", "starttls_port", "advice", "opt_in",
 }  # fmt: skip
 
 
