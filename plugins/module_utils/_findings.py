@@ -306,6 +306,21 @@ CATALOGUE = {
         "not checked: the endpoint itself failed ({codes})",
         "Fix the endpoint findings first; the accounts are checked once a connection works.",
     ),
+    # --- the verify role (plugin_utils/_verified.py): what a module result did not say ------------
+    "module_failed": CatalogueEntry(
+        "error",
+        "module",
+        "{reason}",
+        "Read the message: a module option (mailops_verify_options, the server definition) was refused, or the "
+        "probe host could not run the module (its Python, the collection on it, the connection to it).",
+    ),
+    "login_not_reported": CatalogueEntry(
+        "error",
+        "auth",
+        "the module reported no login result for this account",
+        "The result has no entry for this account, so it counts as not verified: run the same mailops.clients "
+        "version on the controller and the probe host (update the collection), then run again.",
+    ),
     # --- mail_roundtrip ------------------------------------------------------------------------
     "message_rejected": CatalogueEntry(
         "error",

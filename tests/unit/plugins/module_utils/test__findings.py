@@ -23,7 +23,9 @@ from ansible_collections.mailops.clients.plugins.module_utils._findings import (
 )
 
 DOCS = Path(__file__).resolve().parents[4] / "docs" / "findings.md"
-STAGES = {"connect", "banner", "starttls", "tls", "capabilities", "auth", "logout", "send", "deliver", "cleanup"}
+STAGES = {
+    "connect", "banner", "starttls", "tls", "capabilities", "auth", "logout", "send", "deliver", "cleanup", "module",
+}  # fmt: skip
 # Every placeholder a template may use: the engine always supplies host, port, timeout, protocol, stage.
 KNOWN_FIELDS = {
     "host", "port", "timeout", "protocol", "stage", "reason", "address", "version", "expected", "actual", "reply",
@@ -154,3 +156,35 @@ def test_failure_message_lists_error_findings_and_account_errors():
 )
 def test_excerpt_hides_secrets_control_characters_and_length(text, secrets, expected):
     assert excerpt(text, secrets) == expected
+
+
+def test_findings_the_verify_role_builds_itself_are_catalogued():
+    assert make_finding(
+        "module_failed", reason="Unsupported parameters for (imap_server_info) module: foo"
+    ).as_dict() == {
+        "code": "module_failed",
+        "severity": "error",
+        "stage": "module",
+        "message": "Unsupported parameters for (imap_server_info) module: foo",
+        "fix": "Read the message: a module option (mailops_verify_options, the server definition) was refused, or "
+        "the probe host could not run the module (its Python, the collection on it, the connection to it).",
+    }
+    assert make_finding("login_not_reported").message == "the module reported no login result for this account"
+
+
+def test_every_finding_code_written_in_the_collection_is_in_the_catalogue():
+    # finding dicts written out by hand ("code": "...") and codes passed to the engine's finding helpers
+    pattern = re.compile(
+        r"\"code\": \"([a-z0-9_]+)\"|make_finding\(\s*\"([a-z0-9_]+)\"|\badd\(\s*\"([a-z0-9_]+)\""
+        r"|error\(\s*\w+,\s*\"([a-z0-9_]+)\""
+    )
+    plugins = DOCS.parents[1] / "plugins"
+    used = {
+        code
+        for path in plugins.rglob("*.py")
+        for match in pattern.finditer(path.read_text(encoding="utf-8"))
+        for code in match.groups()
+        if code
+    }
+    assert {"module_failed", "login_not_reported", "auth_failed"} <= used
+    assert used - set(CATALOGUE) == set()
