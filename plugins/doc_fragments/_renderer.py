@@ -30,11 +30,13 @@ attributes:
 options:
   gate:
     description:
-      - Apply the verify gate of P(mailops.clients.verify#role) before rendering - only accounts whose endpoints
-        verified (and whose credentials, where checked, were accepted) in O(gate.verified) are rendered; the task
-        fails with the gate's message naming every refused account and finding.
-      - Omitted, every account in O(accounts) is rendered (the caller vouches for them). The collection's roles
-        always pass it.
+      - Apply the verify gate of P(mailops.clients.verify#role) before rendering - only accounts that verified in
+        O(gate.verified) are rendered (both endpoints verified and, where the login was to be checked, it succeeded
+        on both); the task fails with the gate's message naming every refused account and finding.
+      - "Required in effect - omitted, nothing is rendered and the task fails with C(refusing to render without the
+        verify gate: option gate is not set. ...). To render accounts that were not verified, say so with
+        C(gate: {allow_unverified: true}) (rendered with the gate's message as a warning). The collection's roles
+        always pass it."
     type: dict
     suboptions:
       verified:

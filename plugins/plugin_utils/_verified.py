@@ -640,13 +640,21 @@ RENDERER_GATE_SPEC = {
 }
 
 
+NO_GATE_MESSAGE = (
+    "refusing to render without the verify gate: option gate is not set. Set gate.verified to the "
+    "mailops_verified fact of the mailops.clients.verify role to render the accounts that verified, or pass "
+    "gate: {allow_unverified: true} to render accounts that were not verified"
+)
+
+
 def renderer_gate(accounts: Sequence[Mapping], options: Mapping | None, host: str | None) -> tuple[list, list]:
     """The accounts a renderer may write and the warnings to show; raises VerifyError with the gate's message.
 
-    ``options`` is the action's ``gate`` option (None: no gate, the caller vouches for the accounts).
+    ``options`` is the action's ``gate`` option. Omitting it is no way around the gate: without it nothing is
+    rendered, the caller has to ask for unverified rendering with ``gate: {allow_unverified: true}``.
     """
     if options is None:
-        return list(accounts), []
+        raise VerifyError(NO_GATE_MESSAGE)
     verified = options.get("verified")
     if verified is not None and not isinstance(verified, Mapping):
         raise VerifyError("gate.verified must be the mailops_verified dictionary (or null)")

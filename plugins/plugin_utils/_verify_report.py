@@ -77,7 +77,10 @@ def _case(suite: ET.Element, classname: str, name: str, verdict: str, findings, 
     others = [f for f in findings if f.get("severity") != "error"]
     failed = verdict == "error"
     if failed:
-        codes = ", ".join(reasons or dict.fromkeys(str(f.get("code")) for f in errors)) or "verification failed"
+        # the error findings' codes, then any reason of the verdict that is no error finding (e.g. a warning
+        # endpoint where the account's own login was not checked)
+        codes = ", ".join(dict.fromkeys([*(str(f.get("code")) for f in errors), *(reasons or [])]))
+        codes = codes or "verification failed"
         failure = ET.SubElement(case, "failure", {"message": codes, "type": "mailops.verify"})
         failure.text = "\n".join(_finding_text(f) for f in errors) or f"verdict error: {codes}"
     if others:

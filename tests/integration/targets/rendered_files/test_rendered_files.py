@@ -159,6 +159,7 @@ RENDER_PLAY = """
       mailops.clients.thunderbird_profiles:
         accounts: "{{ accounts }}"
         profiles_root: "{{ out }}/thunderbird/{user}"
+        gate: {allow_unverified: true}
         create_profile: true
       become: "{{ via_module }}"
       become_method: ansible.builtin.su
@@ -167,12 +168,14 @@ RENDER_PLAY = """
         accounts: "{{ accounts }}"
         output: enterprise
         dest: "{{ out }}/thunderbird-install"
+        gate: {allow_unverified: true}
       become: "{{ via_module }}"
       become_method: ansible.builtin.su
     - name: Apple profiles
       mailops.clients.apple_mail_profiles:
         accounts: "{{ accounts }}"
         dest_dir: "{{ out }}/apple/{user}"
+        gate: {allow_unverified: true}
       become: "{{ via_module }}"
       become_method: ansible.builtin.su
     - name: Outlook files
@@ -180,6 +183,7 @@ RENDER_PLAY = """
         accounts: "{{ accounts }}"
         options: {prf: true}
         dest_dir: "{{ out }}/outlook"
+        gate: {allow_unverified: true}
       become: "{{ via_module }}"
       become_method: ansible.builtin.su
 """
