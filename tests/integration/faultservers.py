@@ -480,3 +480,30 @@ def imap_slow_login(delay):
                 conn.sendall(f"{tag} BAD unexpected\r\n".encode())
 
     return behaviour
+
+
+def run_module_process(protocol, **params):
+    """Run the *_server_info module as Ansible runs it on a managed node (a Python process given its arguments);
+    returns (result dict, elapsed seconds of the whole process)."""
+    import json
+    import subprocess
+    import sys
+
+    collections = Path(__file__).resolve().parents[2] / "build" / "collections"
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="mailops-args-", delete=False) as args:
+        json.dump({"ANSIBLE_MODULE_ARGS": params}, args)
+    module = f"ansible_collections.mailops.clients.plugins.modules.{protocol}_server_info"
+    try:
+        start = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", module, args.name],
+            env=dict(os.environ, PYTHONPATH=str(collections)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        elapsed = time.monotonic() - start
+    finally:
+        os.unlink(args.name)
+    return json.loads(done.stdout), elapsed

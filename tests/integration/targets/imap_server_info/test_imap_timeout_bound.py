@@ -35,3 +35,16 @@ def test_a_stuck_server_ends_the_check_within_the_timeout(security, fault, expec
     result, elapsed, _connections = fs.bounded_check("imap", security, fault, TIMEOUT)
     assert [(f["code"], f["stage"], f["message"]) for f in result["findings"]] == [expected]
     assert elapsed <= TIMEOUT * 1.2, f"{elapsed:.2f}s"
+
+
+def test_the_module_process_returns_within_the_timeout():
+    # the whole module run as Ansible starts it (interpreter start and imports included), at timeout 3
+    with fs.FaultServer(fs.silent) as server:
+        result, elapsed = fs.run_module_process(
+            "imap", host="127.0.0.1", port=server.port, security="starttls", timeout=3, fail_on="never"
+        )
+    assert [(f["code"], f["message"]) for f in result["findings"]] == [
+        ("banner_timeout", "connected, but the server sent no greeting within 3s")
+    ]
+    assert (result.get("failed", False), result["verdict"]) == (False, "error")
+    assert elapsed <= 3 * 1.2, f"{elapsed:.2f}s"
