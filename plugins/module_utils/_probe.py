@@ -590,8 +590,10 @@ class Probe:
         wire = self.wire
         wire.begin("banner")
         if self.settings.security != "tls":
-            halfway = time.monotonic() + (wire.deadline - time.monotonic()) / 2
-            if not wire.readable_before(halfway):
+            # Two thirds in: after Postfix postscreen's greeting delay (postscreen_greet_wait, 6 s by default)
+            # at the default timeout (postconf(5)), so the second connection's ClientHello is no pregreet in its logs.
+            question_at = time.monotonic() + (wire.deadline - time.monotonic()) * 2 / 3
+            if not wire.readable_before(question_at):
                 version, line = self._tls_side_by_side()
                 kind = identify_greeting(line) if line else None
                 if version and kind and kind != self.dialogue.display:
@@ -615,7 +617,7 @@ class Probe:
             raise
 
     def _tls_side_by_side(self):
-        """Silent for half the time: does the port complete a TLS handshake? (names tls_on_plaintext_port)
+        """Silent for two thirds of the time: does the port complete a TLS handshake? (tls_on_plaintext_port)
 
         The handshake runs on a second connection while this one keeps waiting for the greeting, both
         within the stage's deadline: a slow server still gets all of it, and the question costs no extra

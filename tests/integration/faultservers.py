@@ -127,6 +127,16 @@ def greeting(text):
     return behaviour
 
 
+def delayed(behaviour, delay):
+    """``behaviour`` after ``delay`` seconds of silence (a slow server, or postscreen's greeting delay)."""
+
+    def run(conn, stopping):
+        if not stopping.wait(delay):
+            behaviour(conn, stopping)
+
+    return run
+
+
 def _lines(conn):
     buf = b""
     while True:
