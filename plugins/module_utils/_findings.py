@@ -121,7 +121,8 @@ CATALOGUE = {
         "starttls",
         "security is starttls, but the server does not advertise {command}; nothing was sent in plaintext",
         "Enable STARTTLS on the server (Dovecot: ssl = yes with a certificate; Postfix: smtpd_tls_security_level "
-        "= may or encrypt), or use the implicit TLS port with security tls. Never fall back to plaintext.",
+        "= may or encrypt), or use {protocol}'s implicit TLS port (usually {tls_port}) with security tls. Never "
+        "fall back to plaintext.",
     ),
     "starttls_failed": CatalogueEntry(
         "error",

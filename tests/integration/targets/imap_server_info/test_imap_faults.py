@@ -148,6 +148,11 @@ def test_starttls_not_offered_never_falls_back_to_plaintext():
     assert result["findings"][0]["message"] == (
         "security is starttls, but the server does not advertise STARTTLS; nothing was sent in plaintext"
     )
+    assert result["findings"][0]["fix"] == (
+        "Enable STARTTLS on the server (Dovecot: ssl = yes with a certificate; Postfix: smtpd_tls_security_level = "
+        "may or encrypt), or use IMAP's implicit TLS port (usually 993) with security tls. Never fall back to "
+        "plaintext."
+    )
     assert result["login"]["attempted"] is False
     assert result["timings_ms"]["logout"] is not None
 

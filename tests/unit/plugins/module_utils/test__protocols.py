@@ -112,3 +112,25 @@ def test_could_be_greeting(partial, could):
 def test_pop3_unfold_headers():
     lines = ["Subject: a", "Message-ID:", " <id@example.test>", "X: 1", "\tcontinued", "", "body: not a header"]
     assert _pop3.unfold(lines) == ["Subject: a", "Message-ID: <id@example.test>", "X: 1 continued"]
+
+
+@pytest.mark.parametrize(
+    ("actual", "over_tls", "advice"),
+    [
+        ("POP3", False, "To check it as POP3, set protocol pop3 with security starttls "
+                        "(mailops.clients.pop3_server_info; inventory: incoming.protocol pop3, incoming.security "
+                        "starttls)."),
+        ("IMAP", True, "To check it as IMAP, set protocol imap with security tls (mailops.clients.imap_server_info; "
+                       "inventory: incoming.protocol imap, incoming.security tls)."),
+        ("SMTP", False, "To check it as SMTP, use mailops.clients.smtp_server_info with security starttls (inventory: "
+                        "the outgoing server, outgoing.security starttls)."),
+        ("SMTP", True, "To check it as SMTP, use mailops.clients.smtp_server_info with security tls (inventory: the "
+                       "outgoing server, outgoing.security tls)."),
+        ("HTTP", True, "No mail client speaks HTTP: the port number is wrong."),
+        ("FTP", False, "No mail client speaks FTP: the port number is wrong."),
+    ],
+)  # fmt: skip
+def test_wrong_protocol_advice_names_what_to_set(actual, over_tls, advice):
+    from ansible_collections.mailops.clients.plugins.module_utils._probe import wrong_protocol_advice
+
+    assert wrong_protocol_advice(actual, over_tls) == advice
