@@ -261,6 +261,7 @@ class Wire:
         """Wait (without reading) until this wire has data or ``until`` passes; True when it has data.
 
         ``also`` is another socket to wait on: when it becomes readable first, the wait ends with False.
+        For a plaintext socket only (an SSL socket may hold decrypted data that select() does not see).
         """
         if self.buf:
             return True

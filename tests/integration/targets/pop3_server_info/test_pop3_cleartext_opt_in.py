@@ -22,16 +22,21 @@ EXPOSED = (
 )
 
 
+@pytest.fixture(scope="module")
+def legacy(mail_lab):
+    with fs.cleartext_dovecot(mail_lab) as lab:
+        yield lab
+
+
 @pytest.mark.parametrize(
     ("allow_insecure", "verdict", "severity", "message"),
     [(True, "warning", "warning", EXPOSED + " (accepted with allow_insecure)"), (False, "error", "error", EXPOSED)],
 )
-def test_cleartext_only_pop3_is_a_warning_only_when_opted_in(mail_lab, allow_insecure, verdict, severity, message):
-    with fs.cleartext_dovecot(mail_lab) as legacy:
-        result = fs.check(
-            "pop3", host=fs.CLEARTEXT_HOST, port=legacy.ports["pop3"], security="none", timeout=5,
-            username=ALICE, password=legacy.users[ALICE], allow_insecure=allow_insecure,
-        )  # fmt: skip
+def test_cleartext_only_pop3_is_a_warning_only_when_opted_in(legacy, allow_insecure, verdict, severity, message):
+    result = fs.check(
+        "pop3", host=fs.CLEARTEXT_HOST, port=legacy.ports["pop3"], security="none", timeout=5,
+        username=ALICE, password=legacy.users[ALICE], allow_insecure=allow_insecure,
+    )  # fmt: skip
     assert (result["verdict"], result["login"]["succeeded"], result["login"]["mechanism"]) == (
         verdict,
         True,
