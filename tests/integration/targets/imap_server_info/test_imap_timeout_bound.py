@@ -48,3 +48,21 @@ def test_the_module_process_returns_within_the_timeout():
     ]
     assert (result.get("failed", False), result["verdict"]) == (False, "error")
     assert elapsed <= 3 * 1.2, f"{elapsed:.2f}s"
+
+
+def test_the_login_is_inside_the_same_deadline():
+    # a slow greeting (1.2 s), then a LOGIN that is never answered: the login gets what is left, not a new timeout
+    with fs.FaultServer(fs.delayed(fs.imap_slow_login(600), 1.2)) as server:
+        start = fs.time.monotonic()
+        result = fs.check(
+            "imap", host="127.0.0.1", port=server.port, security="none", timeout=TIMEOUT, username="alice",
+            password="pw-never-answered",
+        )  # fmt: skip
+        elapsed = fs.time.monotonic() - start
+    assert [(f["code"], f["stage"]) for f in result["findings"]] == [
+        ("insecure_plaintext_connection", "connect"), ("cleartext_auth_only", "capabilities"),
+        ("command_timeout", "auth"),
+    ]  # fmt: skip
+    assert result["findings"][-1]["message"] == "no complete answer to LOGIN within 2s"
+    assert result["login"]["attempted"] is True
+    assert 1.2 < elapsed <= TIMEOUT * 1.2, f"{elapsed:.2f}s"
