@@ -248,13 +248,17 @@ class Wire:
             return
         if kind is None:
             raise self.error(ProtocolError, "garbage_response", reply=self.excerpt(line))
-        raise self.error(
+        raise self.wrong_protocol(kind, line, over_tls=isinstance(self.sock, ssl.SSLSocket))
+
+    def wrong_protocol(self, actual, line, over_tls):
+        """The ``wrong_protocol`` error for a greeting ``line`` of protocol ``actual``, heard over TLS or not."""
+        return self.error(
             ProtocolError,
             "wrong_protocol",
-            expected=_DISPLAY[expected],
-            actual=kind,
+            expected=_DISPLAY[self.settings.protocol],
+            actual=actual,
             reply=self.excerpt(line),
-            advice=wrong_protocol_advice(kind, isinstance(self.sock, ssl.SSLSocket)),
+            advice=wrong_protocol_advice(actual, over_tls),
         )
 
     def readable_before(self, until, also=None):
@@ -598,14 +602,7 @@ class Probe:
                 version, line = self._tls_side_by_side()
                 kind = identify_greeting(line) if line else None
                 if version and kind and kind != self.dialogue.display:
-                    raise wire.error(
-                        ProtocolError,
-                        "wrong_protocol",
-                        expected=self.dialogue.display,
-                        actual=kind,
-                        reply=wire.excerpt(line),
-                        advice=wrong_protocol_advice(kind, True),
-                    )
+                    raise wire.wrong_protocol(kind, line, over_tls=True)
                 if version:
                     raise wire.error(ProtocolError, "tls_on_plaintext_port", version=version)
         try:
@@ -740,14 +737,7 @@ class Probe:
             line = self._plaintext_greeting()
             kind = identify_greeting(line) if line else None
             if kind and kind != self.dialogue.display:
-                return self.wire.error(
-                    ProtocolError,
-                    "wrong_protocol",
-                    expected=self.dialogue.display,
-                    actual=kind,
-                    reply=self._excerpt(line),
-                    advice=wrong_protocol_advice(kind, False),
-                )
+                return self.wire.wrong_protocol(kind, line, over_tls=False)
             if kind:
                 return self.wire.error(TLSFailure, "plaintext_on_tls_port", actual=kind, reply=self._excerpt(line))
         version = self._negotiable_version()
