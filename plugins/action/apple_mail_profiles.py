@@ -28,6 +28,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._cms import (
     looks_signed,
     sign,
 )
+from ansible_collections.mailops.clients.plugins.plugin_utils._compat import validate_task_args
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     Deployer,
     file_spec,
@@ -75,7 +76,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         try:
-            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            _validation, args = validate_task_args(self, ARGUMENT_SPEC)
             result.update(self._run(args, task_vars or {}))
         except (AppleProfileError, CMSError, VerifyError) as exc:
             raise AnsibleActionFail(str(exc)) from None

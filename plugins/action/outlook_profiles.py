@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.mailops.clients.plugins.plugin_utils._compat import validate_task_args
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import Deployer, file_spec
 from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
     OutlookError,
@@ -51,7 +52,7 @@ class ActionModule(ActionBase):
         del tmp
         deployer = Deployer(self, task_vars or {})
         try:
-            unused_validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            unused_validation, args = validate_task_args(self, ARGUMENT_SPEC)
             result.update(self._run(args, deployer, (task_vars or {}).get("inventory_hostname")))
         except (OutlookError, RegFileError, VerifyError) as exc:
             raise AnsibleActionFail(str(exc)) from None

@@ -14,6 +14,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.mailops.clients.plugins.module_utils._files import MAX_SIZE
+from ansible_collections.mailops.clients.plugins.plugin_utils._compat import validate_task_args
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     Deployer,
     dir_spec,
@@ -78,7 +79,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         try:
-            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            _validation, args = validate_task_args(self, ARGUMENT_SPEC)
             if getattr(self._connection._shell, "SHELL_FAMILY", "sh") == "powershell":
                 raise AnsibleActionFail(
                     "thunderbird_profiles writes through the POSIX file modules; on Windows hosts render on the "
