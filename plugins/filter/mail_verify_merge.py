@@ -48,6 +48,19 @@ options:
         endpoints; a login that could not be checked counts as an error with its reason.
       - Omitted, it is V(true) when the plan carries any login.
     type: bool
+  dropped:
+    description:
+      - Hosts that were asked for but failed before verification (argument or inventory errors), mapped to their
+        message. Each is a failed testcase (suite C(hosts)) in the JUnit report and an entry of C(hosts) in the JSON
+        report, and the summary verdict becomes V(error).
+    type: dict
+    default: {}
+  partial_hosts:
+    description:
+      - The run covered only these hosts (for example C(--limit)); the JSON report names them in C(partial.hosts), the
+        JUnit report in the property C(partial.hosts) of every suite.
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""
@@ -92,7 +105,9 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._verified import V
 from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import report_json, report_junit  # noqa: E402
 
 
-def mail_verify_merge(probes, fleet, results=None, now=0, cache=None, ttl=0, credentials=None):
+def mail_verify_merge(
+    probes, fleet, results=None, now=0, cache=None, ttl=0, credentials=None, dropped=None, partial_hosts=None
+):
     try:
         merged = merge(
             fleet or {},
@@ -102,12 +117,14 @@ def mail_verify_merge(probes, fleet, results=None, now=0, cache=None, ttl=0, cre
             cache=cache or {},
             ttl=int(ttl or 0),
             credentials=None if credentials is None else boolean(credentials, strict=False),
+            dropped=dropped or {},
         )
     except (VerifyError, KeyError, TypeError) as err:
         raise AnsibleFilterError(f"mailops.clients.verify: cannot merge probe results: {err}") from None
     merged["lines"] = verdict_lines(merged["verified"])
-    merged["report_json"] = report_json(merged)
-    merged["report_junit"] = report_junit(merged)
+    partial = None if partial_hosts is None else list(partial_hosts)
+    merged["report_json"] = report_json(merged, partial)
+    merged["report_junit"] = report_junit(merged, partial)
     return merged
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping, Sequence
 
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import AUTH_MECHANISMS, endpoint_key, endpoints
@@ -344,6 +345,7 @@ def merge(
     cache: Mapping | None = None,
     ttl: int = 0,
     credentials: bool | None = None,
+    dropped: Mapping | None = None,
 ) -> dict:
     """Combine the plan, the module results (registered loop results, any order) and cache hits.
 
@@ -351,7 +353,9 @@ def merge(
     "cache": new cache, "summary": {...}}``. ``results`` items need ``item.cache_key``/``item.key`` +
     ``item.auth_mechanism`` to be matched to their probe (what a registered loop gives). ``credentials`` is
     the ``credentials`` option the plan was made with (None: whether the plan carries any login).
-    Account verdicts come from ``account_result``.
+    Account verdicts come from ``account_result``. ``dropped`` maps the hosts that were asked for but failed
+    before verification (argument or inventory errors) to their message: each is a failure in the reports
+    (``merged["dropped"]``) and makes the summary verdict an error.
     """
     if credentials is None:
         credentials = any(probe.get("accounts") for probe in probes)
@@ -456,6 +460,10 @@ def merge(
         "cached": cached,
     }
     summary["verdict"] = worst([summary["verdict"]] + [a["verdict"] for h in accounts_out.values() for a in h.values()])
+    dropped_out = {str(host): _check_message(msg) for host, msg in sorted((dropped or {}).items())}
+    summary["hosts_failed"] = len(dropped_out)
+    if dropped_out:
+        summary["verdict"] = "error"
     return {
         "verified": {
             "endpoints": dict(sorted(endpoints_out.items())),
@@ -464,7 +472,19 @@ def merge(
         },
         "cache": {"format": CACHE_FORMAT, "entries": dict(sorted(new_entries.items()))},
         "summary": summary,
+        "dropped": dropped_out,
     }
+
+
+# What Ansible puts before the message of a failed check task ("Task failed: The filter plugin '...' failed: ").
+_ANSIBLE_PREFIXES = re.compile(
+    r"^(?:Task failed: |Action failed: |Error while evaluating conditional: |The filter plugin '[^']*' failed: )+"
+)
+
+
+def _check_message(msg) -> str:
+    """The message of a check that stopped a host, without the prefixes Ansible adds to it."""
+    return _ANSIBLE_PREFIXES.sub("", str(msg or "")).strip() or "failed before verification"
 
 
 def verdict_lines(verified: Mapping) -> list[str]:

@@ -16,8 +16,10 @@ from collections.abc import Mapping
 REPORT_FORMAT = "mailops.clients.verify/1"
 
 
-def report(merged: Mapping) -> dict:
-    """The JSON report: summary, endpoints (sorted by key) and accounts (sorted by host, id)."""
+def report(merged: Mapping, partial_hosts=None) -> dict:
+    """The JSON report: summary, endpoints (sorted by key), accounts (sorted by host, id) and the hosts that failed
+    before verification (``hosts``, each with its message). ``partial_hosts``: the run covered only these hosts
+    (``--limit``); the report says so in ``partial``."""
     verified = merged["verified"]
     summary = {k: v for k, v in merged["summary"].items() if k not in ("probed", "cached")}
     eps = []
@@ -52,11 +54,18 @@ def report(merged: Mapping) -> dict:
                     "findings": acc["findings"],
                 }
             )
-    return {"format": REPORT_FORMAT, "summary": summary, "endpoints": eps, "accounts": accounts}
+    hosts = [
+        {"host": host, "verdict": "error", "message": message}
+        for host, message in sorted((merged.get("dropped") or {}).items())
+    ]
+    data = {"format": REPORT_FORMAT, "summary": summary, "endpoints": eps, "accounts": accounts, "hosts": hosts}
+    if partial_hosts is not None:
+        data["partial"] = {"hosts": sorted(str(h) for h in partial_hosts)}
+    return data
 
 
-def report_json(merged: Mapping) -> str:
-    return json.dumps(report(merged), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def report_json(merged: Mapping, partial_hosts=None) -> str:
+    return json.dumps(report(merged, partial_hosts), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _finding_text(finding: Mapping) -> str:
@@ -89,11 +98,12 @@ def _case(suite: ET.Element, classname: str, name: str, verdict: str, findings, 
     return 1, int(failed)
 
 
-def report_junit(merged: Mapping) -> str:
+def report_junit(merged: Mapping, partial_hosts=None) -> str:
     """JUnit XML: suite ``endpoints`` (one testcase per endpoint key) and suite ``accounts`` (one per
     host/account); an error verdict is a ``<failure>`` whose text lists the error findings, warnings and
-    info go to ``<system-out>``."""
-    data = report(merged)
+    info go to ``<system-out>``. Hosts that failed before verification are failed testcases of a suite
+    ``hosts``; a partial run names its hosts in the property ``partial.hosts`` of every suite."""
+    data = report(merged, partial_hosts)
     root = ET.Element("testsuites", {"name": "mailops.clients.verify"})
     totals = [0, 0]
     suite = ET.SubElement(root, "testsuite", {"name": "endpoints"})
@@ -118,8 +128,26 @@ def report_junit(merged: Mapping) -> str:
     suite.set("tests", str(counts[0]))
     suite.set("failures", str(counts[1]))
     suite.set("errors", "0")
-    root.set("tests", str(totals[0] + counts[0]))
-    root.set("failures", str(totals[1] + counts[1]))
+    totals = [totals[0] + counts[0], totals[1] + counts[1]]
+    if data["hosts"]:
+        suite = ET.SubElement(root, "testsuite", {"name": "hosts"})
+        for item in data["hosts"]:
+            case = ET.SubElement(suite, "testcase", {"classname": "mailops.verify.host", "name": item["host"]})
+            failure = ET.SubElement(
+                case, "failure", {"message": "failed before verification", "type": "mailops.verify"}
+            )
+            failure.text = item["message"]
+        suite.set("tests", str(len(data["hosts"])))
+        suite.set("failures", str(len(data["hosts"])))
+        suite.set("errors", "0")
+        totals = [totals[0] + len(data["hosts"]), totals[1] + len(data["hosts"])]
+    if "partial" in data:
+        for suite in root.iter("testsuite"):
+            props = ET.Element("properties")
+            ET.SubElement(props, "property", {"name": "partial.hosts", "value": ",".join(data["partial"]["hosts"])})
+            suite.insert(0, props)
+    root.set("tests", str(totals[0]))
+    root.set("failures", str(totals[1]))
     root.set("errors", "0")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

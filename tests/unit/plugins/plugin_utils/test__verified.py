@@ -255,6 +255,7 @@ def test_merge_verdicts_findings_and_credentials():
         "credentials": True,
         "probed": 3,
         "cached": 0,
+        "hosts_failed": 0,
     }
     assert "pw" not in json.dumps(merged)
 
@@ -651,3 +652,29 @@ def test_gate_refuses_an_account_whose_login_was_never_checked():
 def test_login_skip_reason(auth, password, credentials, expected):
     assert login_skip_reason({"auth": auth}, password, credentials) == expected
     assert expected is None or expected in SKIPPED_LOGINS
+
+
+def test_reports_list_hosts_that_failed_before_verification_and_partial_runs():
+    good = _fleet(c1=[{"email": "alice@example.test", "server": "good"}])
+    probes = plan(good)
+    dropped = {"c9": "host c9, account x (mailops_accounts[0]), field sever: unknown key 'sever'."}
+    ansible = {
+        "c9": "Task failed: The filter plugin 'mailops.clients.mail_inventory_normalize' failed: " + dropped["c9"]
+    }
+    merged = merge(good, probes, [_result(p) for p in probes], dropped=ansible)
+    assert (merged["summary"]["verdict"], merged["summary"]["hosts_failed"]) == ("error", 1)
+    data = json.loads(report_json(merged))
+    assert data["hosts"] == [{"host": "c9", "verdict": "error", "message": dropped["c9"]}]
+    assert "partial" not in data
+    root = ET.fromstring(report_junit(merged).encode())  # noqa: S314 (our own output)
+    assert (root.get("tests"), root.get("failures")) == ("4", "1")
+    case = next(c for c in root.iter("testcase") if c.get("classname") == "mailops.verify.host")
+    assert (case.get("name"), case.find("failure").get("message"), case.find("failure").text) == (
+        "c9",
+        "failed before verification",
+        dropped["c9"],
+    )
+    partial = json.loads(report_json(merged, ["c1", "c9"]))
+    assert partial["partial"] == {"hosts": ["c1", "c9"]}
+    root = ET.fromstring(report_junit(merged, ["c9", "c1"]).encode())  # noqa: S314 (our own output)
+    assert {p.get("value") for p in root.iter("property") if p.get("name") == "partial.hosts"} == {"c1,c9"}
