@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import annotations
+# No `from __future__ import annotations` here (nor annotations): this file must stay parseable by the
+# Python versions below the floor, so that require_python() can report them (module_utils/_python_floor.py).
 
 DOCUMENTATION = r"""
 module: mail_roundtrip
@@ -73,7 +74,9 @@ options:
         choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
         default: TLSv1.2
       timeout:
-        description: Seconds allowed for each stage and each command.
+        description:
+          - Seconds allowed for the connection up to and including the login (one deadline for every stage), then
+            for each command of the round trip.
         type: float
         default: 10
       username:
@@ -132,7 +135,9 @@ options:
         choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
         default: TLSv1.2
       timeout:
-        description: Seconds allowed for each stage and each command.
+        description:
+          - Seconds allowed for the connection up to and including the login (one deadline for every stage), then
+            for each command of the round trip.
         type: float
         default: 10
       username:
@@ -268,6 +273,11 @@ import uuid  # noqa: E402
 from email.message import EmailMessage  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.mailops.clients.plugins.module_utils._python_floor import require_python  # noqa: E402
+
+# Before the module_utils that need Python 3.7+: an older Python gets a clear failure, not a SyntaxError.
+require_python()
+
 from ansible_collections.mailops.clients.plugins.module_utils._connection import (  # noqa: E402
     connection_argument_spec,
     validate,
