@@ -107,3 +107,7 @@ def test_a_limited_run_writes_partial_reports_and_keeps_the_fleet_reports(run):
     root = ET.parse(reports / "mailops-verify.partial.junit.xml").getroot()  # noqa: S314 (our own report)
     assert {p.get("value") for p in root.iter("property") if p.get("name") == "partial.hosts"} == {"badkey,fine"}
     assert f"{reports}/mailops-verify.partial.json and" in result.stdout
+    # mailops_hosts names the fleet (Molecule: clients, not the mailhost): a full run, the fleet-wide reports
+    result = play("-e", "mailops_hosts=fine")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((reports / "mailops-verify.json").read_text())["hosts"] == []
