@@ -11,7 +11,6 @@ LAB_DIR ?= build/lab
 LAB_PORT_OFFSET ?= 0
 # ansible-test only runs from .../ansible_collections/<ns>/<name>/: a copy of the tracked files.
 ANSIBLE_TEST_ROOT ?= /tmp/mailops-clients-ansible-test
-ANSIBLE_TEST_TREE := $(ANSIBLE_TEST_ROOT)/ansible_collections/mailops/clients
 PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections:$(CURDIR)/.cache/collections
@@ -58,18 +57,25 @@ lint-changelog: venv
 lint-ansible: venv build/collections/ansible_collections/mailops/clients collections
 	$(BIN)/ansible-lint --profile production --offline
 
-sanity: venv
+# ansible-test sanity with the ansible-test of venv $(1), in a copy of the tracked files under $(2)
+# (mk/compat.mk runs it with each older core's venv).
+define ANSIBLE_TEST_SANITY
 	@# ansible-test downloads a get-pip script from a host we cannot reach: give it our stand-in.
-	@pip_version=$$(grep -ho "pip='[0-9.]*'" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
+	@pip_version=$$(grep -ho "pip='[0-9.]*'" $(1)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
 	  | head -1 | tr -dc '0-9.'); \
 	  mkdir -p ~/.ansible/test/cache; \
 	  install -m 0644 tools/ansible-test-get-pip.py ~/.ansible/test/cache/get_pip_$${pip_version//./_}.py
-	rm -rf $(ANSIBLE_TEST_ROOT)
-	mkdir -p $(ANSIBLE_TEST_TREE)
-	git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ $(ANSIBLE_TEST_TREE)/
-	cd $(ANSIBLE_TEST_TREE) && git init -q && git add -A && \
-	  PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --local --color no
-	rm -rf $(ANSIBLE_TEST_ROOT)
+	rm -rf $(2)
+	mkdir -p $(2)/ansible_collections/mailops/clients
+	git ls-files -z --cached --others --exclude-standard \
+	  | rsync -a --from0 --files-from=- ./ $(2)/ansible_collections/mailops/clients/
+	cd $(2)/ansible_collections/mailops/clients && git init -q && git add -A && \
+	  PATH=$(CURDIR)/$(1)/bin:$$PATH $(CURDIR)/$(1)/bin/ansible-test sanity --python 3.11 --local --color no
+	rm -rf $(2)
+endef
+
+sanity: venv
+	$(call ANSIBLE_TEST_SANITY,$(VENV),$(ANSIBLE_TEST_ROOT))
 
 # --- build -------------------------------------------------------------------------------------
 build: venv

@@ -14,14 +14,16 @@
 # Running it again changes nothing (every host reports changed=0).
 #
 # Environment: DEMO_DIR (default build/demo), DEMO_PORT_OFFSET (default 0; moves every lab port, e.g. when
-# `make lab-up` already holds the default ports), DEMO_VERBOSE=1 (show Ansible's full output).
+# `make lab-up` already holds the default ports), DEMO_VERBOSE=1 (show Ansible's full output), VENV (default .venv:
+# the venv whose ansible-core runs the play, e.g. VENV=.venv-2.16 for an older core, see mk/compat.mk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 demo_dir=${DEMO_DIR:-build/demo}
 lab_dir=$demo_dir/lab
 port_offset=${DEMO_PORT_OFFSET:-0}
-python=$repo/.venv/bin/python
+venv=$repo/${VENV:-.venv}
+python=$venv/bin/python
 log_dir=$demo_dir/logs
 
 if [[ -t 1 ]]; then bold=$'\e[1m' dim=$'\e[2m' red=$'\e[31m' green=$'\e[32m' reset=$'\e[0m'; else
@@ -33,7 +35,7 @@ started=$(now_ms)
 
 step "Setting up"
 if [[ ! -x $python ]]; then
-  echo "no .venv: run 'make demo' (it installs the Debian packages and the pinned Python tools first)" >&2
+  echo "no $venv: run 'make demo' (it installs the Debian packages and the pinned Python tools first)" >&2
   exit 1
 fi
 if [[ $(id -u) != 0 ]]; then
@@ -125,7 +127,7 @@ echo "    inventory examples/inventory (hosts: $(grep -oE '^ +[a-z][a-z0-9-]+: \
 run_log=$log_dir/provision.log
 run_start=$(now_ms)
 set +e
-"$repo/.venv/bin/ansible-playbook" -i examples/inventory --vault-password-file examples/vault-password.txt \
+"$venv/bin/ansible-playbook" -i examples/inventory --vault-password-file examples/vault-password.txt \
   "${extra_vars[@]}" mailops.clients.provision 2>&1 | tee "$run_log" | {
   if [[ ${DEMO_VERBOSE:-0} == 1 ]]; then cat; else
     # A readable stream: each task once, the verdict line of every endpoint, what changed or failed.
