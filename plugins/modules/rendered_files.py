@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import annotations
+# No `from __future__ import annotations` here (nor annotations): this file must stay parseable by the
+# Python versions below the floor, so that require_python() can report them (module_utils/_python_floor.py).
 
 DOCUMENTATION = r"""
 module: rendered_files
@@ -283,6 +284,11 @@ import base64
 import binascii
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mailops.clients.plugins.module_utils._python_floor import require_python
+
+# Before the module_utils that need Python 3.7+: an older Python gets a clear failure, not a SyntaxError.
+require_python()
+
 from ansible_collections.mailops.clients.plugins.module_utils._files import MAX_SIZE, FilesError, apply, inspect
 
 
