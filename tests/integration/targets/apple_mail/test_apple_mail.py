@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" / "plugin_utils"))
-from ansible_recap import recap
+from ansible_recap import flat_output, recap
 from apple_schema import assert_valid  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -120,7 +120,7 @@ def test_password_profile_mode_backup_and_no_secret_in_output(ansible_playbook, 
     assert "bob-lab-pw-2" not in run.stdout + run.stderr
     assert "<string>******** (changed)</string>" in run.stdout
     assert "[WARNING]: profile alice.mobileconfig: contains passwords in clear text (alice@example.test)." in (
-        run.stdout + run.stderr
+        flat_output(run)
     )
     assert profile(out / "alice.mobileconfig")["PayloadContent"][0]["IncomingPassword"] == PASSWORD
     assert mode(out / "alice.mobileconfig") == 0o600
@@ -195,7 +195,7 @@ def test_signed_profiles_are_resigned_only_when_the_payload_changes(ansible_play
     run = ansible_playbook(PLAY, extra_vars=extra, verbosity=4)
     assert recap(run) == {"changed": 1, "failed": 0}
     assert "PRIVATE KEY" not in run.stdout + run.stderr
-    assert "[WARNING]: the signing certificate expires on" in run.stdout + run.stderr
+    assert "[WARNING]: the signing certificate expires on" in flat_output(run)
     signed = (out / "alice.mobileconfig").read_bytes()
     verify = subprocess.run(
         [
@@ -312,7 +312,7 @@ def test_oauth2_account_is_refused_or_skipped(ansible_playbook, tmp_path):
     extra["mailops_apple_mail_unsupported"] = "skip"
     skipped = ansible_playbook(PLAY, extra_vars=extra)
     assert recap(skipped) == {"changed": 1, "failed": 0}
-    assert "[WARNING]: account carol@cloud.test: left out of the Apple profiles" in skipped.stdout + skipped.stderr
+    assert "[WARNING]: account carol@cloud.test: left out of the Apple profiles" in flat_output(skipped)
     assert sorted(p.name for p in (tmp_path / "out" / "localhost").iterdir()) == [
         "alice.mobileconfig",
         "bob.mobileconfig",

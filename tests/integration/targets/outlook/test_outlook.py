@@ -22,7 +22,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" / "plugin_utils"))
 import regfile  # noqa: E402
-from ansible_recap import recap
+from ansible_recap import flat_output, recap
 
 pytestmark = pytest.mark.slow
 
@@ -179,9 +179,7 @@ def test_oauth2_account_is_refused_skipped_or_excluded(ansible_playbook, tmp_pat
     extra["mailops_outlook_unsupported"] = "skip"
     skipped = ansible_playbook(PLAY, extra_vars=extra)
     assert recap(skipped) == {"changed": 1, "failed": 0}
-    assert "[WARNING]: account carol@cloud.test: left out of the Outlook autodiscover output" in (
-        skipped.stdout + skipped.stderr
-    )
+    assert "[WARNING]: account carol@cloud.test: left out of the Outlook autodiscover output" in (flat_output(skipped))
     assert not (tmp_path / "out" / "localhost" / "carol").exists()
 
     extra["mailops_outlook_unsupported"] = "fail"

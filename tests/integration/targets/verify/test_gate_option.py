@@ -11,6 +11,7 @@ with a warning.
 from __future__ import annotations
 
 import pytest
+from ansible_recap import flat_output
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +55,6 @@ def test_allow_unverified_renders_with_a_warning(ansible_playbook, tmp_path):
     result = ansible_playbook(PLAY, extra_vars=extra)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[WARNING]: rendering 1 account on localhost whose settings did not verify (alice@example.test)" in (
-        result.stdout + result.stderr
+        flat_output(result)
     )
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == FILES
