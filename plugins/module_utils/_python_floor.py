@@ -26,7 +26,12 @@ def floor_message(version_info, executable):
 
 
 def require_python():
-    """Fail the module (JSON result on stdout, as AnsibleModule.fail_json does) on a Python below the floor."""
+    """Fail the module on a Python below the floor: the JSON result on stdout and exit status 1.
+
+    AnsibleModule.fail_json cannot be used here: it needs the module's argument spec, which lives in the
+    module_utils that the old Python cannot import. This writes what fail_json would (``failed`` and ``msg``).
+    """
     if tuple(sys.version_info[:2]) < PYTHON_FLOOR:
-        print(json.dumps({"failed": True, "msg": floor_message(sys.version_info, sys.executable)}))
-        sys.exit(1)
+        sys.stdout.write(json.dumps({"failed": True, "msg": floor_message(sys.version_info, sys.executable)}) + "\n")
+        sys.stdout.flush()
+        raise SystemExit(1)

@@ -535,7 +535,7 @@ def main():
     except MailOpsError as exc:
         module.fail_json(msg=str(exc), findings=[])
     except Exception as exc:  # no traceback reaches the user; the type names the bug for a report
-        module.fail_json(msg=f"internal error in mail_roundtrip ({type(exc).__name__}): {exc}", findings=[])
+        module.fail_json(msg=f"internal error in mail_roundtrip ({exc.__class__.__name__}): {exc}", findings=[])
     else:
         result["findings"] = trip.findings
         result["timings_ms"] = trip.timings
