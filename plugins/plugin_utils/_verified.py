@@ -483,8 +483,11 @@ _ANSIBLE_PREFIXES = re.compile(
 
 
 def _check_message(msg) -> str:
-    """The message of a check that stopped a host, without the prefixes Ansible adds to it."""
-    return _ANSIBLE_PREFIXES.sub("", str(msg or "")).strip() or "failed before verification"
+    """The message of a check that stopped a host, without what Ansible wraps around it."""
+    text = str(msg or "")
+    if "original message: " in text:  # ansible-core < 2.19: "... Error was a <class ...>, original message: MSG\n\n..."
+        text = text.split("original message: ", 1)[1].split("\n\n", 1)[0]
+    return _ANSIBLE_PREFIXES.sub("", text).strip() or "failed before verification"
 
 
 def verdict_lines(verified: Mapping) -> list[str]:
