@@ -22,7 +22,8 @@ COMPAT_STAGES ?= sanity integration demo
 COMPAT_TEST_TARGETS ?= thunderbird apple_mail outlook verify rendered_files
 COMPAT_LOG_DIR ?= build/compat
 
-.PHONY: compat-venvs test-compat $(addprefix test-compat-,$(COMPAT_CORES))
+.PHONY: compat-venvs test-compat
+# (test-compat-<minor>, compat-<stage>-<minor> are pattern rules, which make never applies to .PHONY targets)
 
 compat-venvs: $(foreach core,$(COMPAT_CORES),.venv-$(core)/.installed)
 
@@ -34,16 +35,19 @@ compat-venvs: $(foreach core,$(COMPAT_CORES),.venv-$(core)/.installed)
 test-compat: $(addprefix test-compat-,$(COMPAT_CORES))
 	@for core in $(COMPAT_CORES); do cat $(COMPAT_LOG_DIR)/$$core/times.txt; done
 
-# One core: every stage in order, stopping at the first that fails (its log's tail is shown).
+# One core: every stage in order (a failed stage does not stop the next; its log's tail is shown), then the
+# stage wall times; fails when a stage failed.
 test-compat-%: system-deps .venv-%/.installed
-	@core=$*; log=$(COMPAT_LOG_DIR)/$$core; mkdir -p $$log; times=""; total=$$(date +%s); \
+	@core=$*; log=$(COMPAT_LOG_DIR)/$$core; mkdir -p $$log; times=""; failed=""; total=$$(date +%s); \
 	for stage in $(COMPAT_STAGES); do start=$$(date +%s); \
 	  echo "[test-compat] ansible-core $$core: $$stage (log: $$log/$$stage.log)"; \
-	  if ! $(MAKE) --no-print-directory compat-$$stage-$$core >$$log/$$stage.log 2>&1; then \
-	    tail -n 60 $$log/$$stage.log; echo "[test-compat] ansible-core $$core: stage $$stage FAILED"; exit 1; fi; \
-	  times="$$times $$stage=$$(( $$(date +%s) - start ))s"; done; \
-	echo "[test-compat] ansible-core $$core stage wall times:$$times total=$$(( $$(date +%s) - total ))s" \
-	  | tee $$log/times.txt
+	  if $(MAKE) --no-print-directory compat-$$stage-$$core >$$log/$$stage.log 2>&1; then res=""; else \
+	    tail -n 40 $$log/$$stage.log; echo "[test-compat] ansible-core $$core: stage $$stage FAILED"; \
+	    res=" FAILED"; failed="$$failed $$stage"; fi; \
+	  times="$$times $$stage=$$(( $$(date +%s) - start ))s$$res"; done; \
+	echo "[test-compat] ansible-core $$core stage wall times:$$times; total $$(( $$(date +%s) - total ))s" \
+	  | tee $$log/times.txt; \
+	test -z "$$failed"
 
 compat-sanity-%: .venv-%/.installed
 	$(call ANSIBLE_TEST_SANITY,.venv-$*,$(ANSIBLE_TEST_ROOT)-$*)
