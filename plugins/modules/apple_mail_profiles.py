@@ -109,7 +109,11 @@ notes:
 EXAMPLES = r"""
 - name: Profiles for MDM upload, on the controller
   mailops.clients.apple_mail_profiles:
-    accounts: "{{ accounts }}"
+    accounts: "{{ mailops_accounts | mailops.clients.mail_accounts_normalize(mailops_servers, host=inventory_hostname)
+      }}"
+    gate:
+      verified: "{{ mailops_verified }}"
+      client: apple_mail
     options:
       identifier_prefix: com.example.mail
       organization: Example Ltd
@@ -122,7 +126,11 @@ EXAMPLES = r"""
 
 - name: A copy in each user's Library on the Mac
   mailops.clients.apple_mail_profiles:
-    accounts: "{{ accounts }}"
+    accounts: "{{ mailops_accounts | mailops.clients.mail_accounts_normalize(mailops_servers, host=inventory_hostname)
+      }}"
+    gate:
+      verified: "{{ mailops_verified }}"
+      client: apple_mail
     dest_dir: "~{user}/Library/Application Support/mailops.clients"
     owner: "{user}"
     dir_mode: "0700"

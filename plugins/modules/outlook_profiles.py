@@ -84,7 +84,11 @@ notes:
 EXAMPLES = r"""
 - name: Outlook files for GPO/Intune hand-off, on the controller
   mailops.clients.outlook_profiles:
-    accounts: "{{ mailops_verify_gate.allowed }}"
+    accounts: "{{ mailops_accounts | mailops.clients.mail_accounts_normalize(mailops_servers, host=inventory_hostname)
+      }}"
+    gate:
+      verified: "{{ mailops_verified }}"
+      client: outlook
     options:
       prf: true
       windows_dir: 'C:\ProgramData\Example\Outlook'

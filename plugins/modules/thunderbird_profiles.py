@@ -145,7 +145,11 @@ notes:
 EXAMPLES = r"""
 - name: Accounts into each user's default Thunderbird profile
   mailops.clients.thunderbird_profiles:
-    accounts: "{{ mailops_verify_gate.allowed }}"
+    accounts: "{{ mailops_accounts | mailops.clients.mail_accounts_normalize(mailops_servers, host=inventory_hostname)
+      }}"
+    gate:
+      verified: "{{ mailops_verified }}"
+      client: thunderbird
     options:
       default_account: first
     owner: "{user}"
@@ -154,7 +158,11 @@ EXAMPLES = r"""
 
 - name: Autoconfig files for the web server, on the controller
   mailops.clients.thunderbird_profiles:
-    accounts: "{{ mailops_verify_gate.allowed }}"
+    accounts: "{{ mailops_accounts | mailops.clients.mail_accounts_normalize(mailops_servers, host=inventory_hostname)
+      }}"
+    gate:
+      verified: "{{ mailops_verified }}"
+      client: thunderbird
     output: autoconfig_xml
     dest: /srv/autoconfig
     xml_filename: "{domain}/mail/config-v1.1.xml"
