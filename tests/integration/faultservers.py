@@ -469,6 +469,27 @@ def bounded_check(protocol, security, fault, timeout=2):
     return result, elapsed, server.connections
 
 
+# The timeout-bound matrix of every protocol's target (tests/integration/targets/*_server_info): security, fault,
+# the one finding expected at timeout 2.
+_NO_GREETING = ("banner_timeout", "banner", "connected, but the server sent no greeting within 2s")
+_NO_HANDSHAKE = ("tls_timeout", "tls", "the TLS handshake did not complete within 2s")
+TIMEOUT_BOUND_CASES = [
+    ("tls", "silent", _NO_HANDSHAKE),
+    ("tls", "drip", _NO_HANDSHAKE),
+    ("tls", "stalled_handshake", _NO_HANDSHAKE),
+    ("starttls", "silent", _NO_GREETING),
+    ("starttls", "drip", _NO_GREETING),
+    ("starttls", "stalled_handshake", _NO_HANDSHAKE),
+]
+
+
+def assert_bounded(protocol, security, fault, expected, timeout=2):
+    """The check of a stuck server ends within timeout x 1.2 with exactly the expected finding."""
+    result, elapsed, _connections = bounded_check(protocol, security, fault, timeout)
+    assert [(f["code"], f["stage"], f["message"]) for f in result["findings"]] == [expected]
+    assert elapsed <= timeout * 1.2, f"{elapsed:.2f}s"
+
+
 def imap_slow_login(delay):
     """A minimal plaintext IMAP server that accepts any LOGIN after ``delay`` seconds."""
 
