@@ -423,6 +423,7 @@ def normalize_account(raw, servers: Mapping | None, index: int = 0, host: str | 
         "pop3": pop3,
         "check_interval_minutes": check_interval,
         "timeout": timeout,
+        "allow_insecure": allow_insecure,
         "signature": signature,
         "reply_to": reply_to,
     }
@@ -550,7 +551,8 @@ AUTH_MECHANISMS = {"password": "auto", "password-encrypted": "CRAM-MD5"}
 def endpoints(fleet: Mapping[str, Sequence[Mapping]], credentials: bool = False) -> list[dict]:
     """The unique endpoints of all hosts' normalized accounts, sorted by key.
 
-    Each item: ``key``, ``protocol``, ``host``, ``port``, ``security``, ``accounts`` (the references
+    Each item: ``key``, ``protocol``, ``host``, ``port``, ``security``, ``allow_insecure`` (every account using
+    it opted in to insecure settings), ``accounts`` (the references
     ``{host, id, direction}`` of every account using it) and ``credentials``: when ``credentials`` is
     true, one list of ``{username, password, auth_mechanism, refs}`` per endpoint, deduplicated by
     username + password + mechanism (a mailbox shared by 500 hosts is checked once). Accounts whose auth
@@ -570,10 +572,13 @@ def endpoints(fleet: Mapping[str, Sequence[Mapping]], credentials: bool = False)
                         "host": side["host"],
                         "port": side["port"],
                         "security": side["security"],
+                        "allow_insecure": True,
                         "accounts": [],
                         "credentials": [],
                     },
                 )
+                # the opt-in holds for an endpoint only when every account that uses it gave it
+                item["allow_insecure"] = item["allow_insecure"] and bool(account.get("allow_insecure"))
                 ref = {"host": host, "id": account["id"], "direction": direction}
                 item["accounts"].append(ref)
                 mechanism = AUTH_MECHANISMS.get(side["auth"])

@@ -108,6 +108,9 @@ def plan(
     result = []
     for ep in endpoints(fleet, credentials=credentials):
         opts = probe_options(ep["key"], ep["host"], options, endpoint_options)
+        if ep["security"] == "none" and ep["allow_insecure"]:
+            # the server definition accepted cleartext: the module reports it as a warning, not an error
+            opts = dict(opts, allow_insecure=True)
         groups: dict[str, list] = {}
         for cred in ep["credentials"]:
             groups.setdefault(cred["auth_mechanism"], []).append(cred)

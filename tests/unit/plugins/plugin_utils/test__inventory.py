@@ -67,6 +67,7 @@ def test_minimal_account_gets_every_default():
         "pop3": None,
         "check_interval_minutes": None,
         "timeout": None,
+        "allow_insecure": False,
         "signature": None,
         "reply_to": None,
     }
@@ -157,6 +158,18 @@ def test_pop3_defaults_and_oauth2():
 def test_insecure_server_allowed_explicitly():
     [account] = normalize_accounts([{"email": "p@example.test", "server": "plain"}], SERVERS)
     assert (account["incoming"]["port"], account["outgoing"]["port"]) == (143, 25)
+    assert account["allow_insecure"] is True
+
+
+def test_an_endpoint_is_opted_in_only_when_every_account_using_it_is():
+    inline = {
+        "incoming": {"protocol": "imap", "host": "10.0.0.1", "security": "none", "auth": "none"},
+        "outgoing": {"host": "10.0.0.1", "security": "none", "auth": "none"},
+    }
+    both = {"h1": normalize_accounts([{"email": "p@example.test", "server": "plain"}], SERVERS)}
+    assert [e["allow_insecure"] for e in endpoints(both)] == [True, True]
+    both["h2"] = normalize_accounts([{"email": "q@example.test", **inline}], SERVERS)
+    assert [e["allow_insecure"] for e in endpoints(both)] == [False, False]
 
 
 def test_same_email_on_two_servers_gets_distinct_ids():

@@ -10,7 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import normalize_fleet
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import normalize_accounts, normalize_fleet
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
     SKIPPED_LOGINS,
     VerifyError,
@@ -678,3 +678,20 @@ def test_reports_list_hosts_that_failed_before_verification_and_partial_runs():
     assert partial["partial"] == {"hosts": ["c1", "c9"]}
     root = ET.fromstring(report_junit(merged, ["c9", "c1"]).encode())  # noqa: S314 (our own output)
     assert {p.get("value") for p in root.iter("property") if p.get("name") == "partial.hosts"} == {"c1,c9"}
+
+
+def test_plan_passes_the_insecure_opt_in_of_a_cleartext_endpoint_to_the_module():
+    servers = {
+        "plain": {
+            "incoming": {"protocol": "imap", "host": "10.0.0.1", "security": "none"},
+            "outgoing": {"host": "10.0.0.1", "security": "starttls"},
+            "allow_insecure": True,
+        }
+    }
+    fleet = {"h1": normalize_accounts([{"email": "p@example.test", "server": "plain"}], servers)}
+    probes = plan(fleet, options={"timeout": 5})
+    # only the cleartext endpoint carries it; STARTTLS needs no opt-in
+    assert [(p["security"], p["options"]) for p in probes] == [
+        ("none", {"allow_insecure": True, "timeout": 5}),
+        ("starttls", {"timeout": 5}),
+    ]
