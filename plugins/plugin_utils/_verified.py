@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
+from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import AUTH_MECHANISMS, endpoint_key, endpoints
 
 VERDICTS = ("ok", "warning", "error")
@@ -153,13 +154,7 @@ def _sanitize(result: Mapping, n_accounts: int) -> dict:
     # failed_when: false in the role resets "failed": a result without a verdict is a module failure
     if result.get("failed") or result.get("verdict") not in VERDICTS:
         msg = str(result.get("msg") or "the module failed without a message")
-        finding = {
-            "code": "module_failed",
-            "severity": "error",
-            "stage": "module",
-            "message": msg,
-            "fix": "read the message; check mailops_verify_options and that the probe host can run the module",
-        }
+        finding = make_finding("module_failed", reason=msg).as_dict()
         return {
             "verdict": "error",
             "findings": [finding],
@@ -180,13 +175,7 @@ def _sanitize(result: Mapping, n_accounts: int) -> dict:
     for index in range(n_accounts):
         entry = raw_accounts[index] if index < len(raw_accounts) and isinstance(raw_accounts[index], Mapping) else None
         if entry is None:
-            finding = {
-                "code": "login_not_reported",
-                "severity": "error",
-                "stage": "auth",
-                "message": "the module reported no login result for this account",
-                "fix": "update the validation modules (mailops.clients imap/pop3/smtp_server_info)",
-            }
+            finding = make_finding("login_not_reported").as_dict()
             accounts.append({"verdict": "error", "findings": [finding], "checked": False})
             continue
         acc_findings = _findings(entry.get("findings"))

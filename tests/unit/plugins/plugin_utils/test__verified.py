@@ -312,7 +312,8 @@ def test_merge_module_failure_and_missing_result(failed):
             "severity": "error",
             "stage": "module",
             "message": "ca_path /nope does not exist",
-            "fix": "read the message; check mailops_verify_options and that the probe host can run the module",
+            "fix": "Read the message: a module option (mailops_verify_options, the server definition) was refused, "
+            "or the probe host could not run the module (its Python, the collection on it, the connection to it).",
         }
     ]
     assert (
