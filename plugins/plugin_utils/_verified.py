@@ -627,15 +627,34 @@ def gate(
                 "findings below or set mailops_allow_unverified: true to render anyway:"
             )
         message = "\n".join([head, *lines])
+    unchecked = _unchecked_certificates(allowed if not allow_unverified else accounts, ep_results, client)
     if allow_unverified:
         return {
             "allowed": list(accounts),
             "unverified": unverified,
             "refusals": [],
-            "warnings": [message] if message else [],
+            "warnings": ([message] if message else []) + unchecked,
             "message": message,
         }
-    return {"allowed": allowed, "unverified": unverified, "refusals": lines, "warnings": [], "message": message}
+    return {"allowed": allowed, "unverified": unverified, "refusals": lines, "warnings": unchecked, "message": message}
+
+
+def _unchecked_certificates(accounts: Sequence[Mapping], ep_results: Mapping, client: str | None) -> list[str]:
+    """One warning per TLS endpoint of ``accounts`` whose certificate chain was not verified (validate_certs false):
+    the verdict could not see a certificate problem that the mail client will refuse."""
+    users: dict[str, list[str]] = {}
+    for account in accounts:
+        for direction in ("incoming", "outgoing"):
+            key = endpoint_key(account[direction])
+            certificate = (ep_results.get(key) or {}).get("certificate")
+            if isinstance(certificate, Mapping) and certificate.get("chain_verified") is False:
+                users.setdefault(key, []).append(account["id"])
+    who = f"{client}: " if client else ""
+    return [
+        f"{who}rendering {', '.join(dict.fromkeys(ids))} for {key}, whose certificate was not verified "
+        "(validate_certs: false): the mail client verifies it and refuses the connection if it is not trusted"
+        for key, ids in sorted(users.items())
+    ]
 
 
 def _plain(finding: Mapping) -> dict:

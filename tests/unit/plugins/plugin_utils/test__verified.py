@@ -696,3 +696,17 @@ def test_plan_passes_the_insecure_opt_in_of_a_cleartext_endpoint_to_the_module()
         ("none", {"allow_insecure": True, "timeout": 5}),
         ("starttls", {"timeout": 5}),
     ]
+
+
+def test_gate_warns_per_endpoint_whose_certificate_was_not_verified():
+    verified = _verified("c1")
+    assert gate(FLEET["c1"], verified, client="apple_mail", host="c1")["warnings"] == []
+    verified["endpoints"][IMAP]["certificate"] = dict(
+        verified["endpoints"][IMAP]["certificate"] or {}, chain_verified=False
+    )
+    result = gate(FLEET["c1"], verified, client="apple_mail", host="c1")
+    assert [a["id"] for a in result["allowed"]] == ["alice@example.test"]
+    assert result["warnings"] == [
+        f"apple_mail: rendering alice@example.test for {IMAP}, whose certificate was not verified "
+        "(validate_certs: false): the mail client verifies it and refuses the connection if it is not trusted"
+    ]
