@@ -768,6 +768,11 @@ def render(accounts: list, options: dict | RenderOptions | None = None) -> Rende
                 f"account {account_id}: POP3 leave-on-server is written to the PRF only; its profile registry value "
                 "name is not confirmed"
             )
+        if (account.get("pop3") or {}).get("leave_on_server") and not opts.prf and account_id in rendered_ids:
+            warnings.append(
+                f"account {account_id}: POP3 leave_on_server is not written: only the PRF output carries it (set the "
+                "prf option, mailops_outlook_prf: true); Outlook applies its own default"
+            )
         cram = "password-encrypted" in (account["incoming"]["auth"], account["outgoing"]["auth"])
         if cram and not _unsupported_reason(account, "autodiscover"):
             warnings.append(

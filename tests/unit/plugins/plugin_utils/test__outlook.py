@@ -921,3 +921,12 @@ def test_arbitrary_unicode_survives_every_format(display, username, host, user):
         username,
         host,
     )
+
+
+def test_pop3_leave_on_server_without_the_prf_output_is_named_in_a_warning():
+    pop = simple(email="bob@example.test", server="pop", pop3={"leave_on_server": True})
+    assert render(pop, {"prf": False}).warnings == [
+        "account bob@example.test: POP3 leave_on_server is not written: only the PRF output carries it (set the prf "
+        "option, mailops_outlook_prf: true); Outlook applies its own default"
+    ]
+    assert render(pop, {"prf": True}).warnings == []
