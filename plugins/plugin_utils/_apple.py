@@ -34,6 +34,8 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
+
 # Fixed namespace for every UUIDv5 this collection derives (uuid5(NAMESPACE_DNS,
 # "apple-mail.mailops-clients.invalid")). Never change it: every PayloadUUID depends on it.
 UUID_NAMESPACE = uuid.UUID("761a04e9-b2d3-5496-952e-1ddd115fd590")
@@ -246,7 +248,7 @@ def _check_type(value, expected, what: str, account: str | None = None):
         names = {bool: "a boolean", int: "an integer", str: "a string", dict: "a dictionary"}
         where = f"account {account}: " if account else ""
         raise AppleProfileError(
-            f"{where}{what} must be {names[expected]}, got {type(value).__name__}", account=account, field=what
+            f"{where}{what} must be {names[expected]}, got {kind(value)}", account=account, field=what
         )
     return value
 
@@ -515,7 +517,7 @@ def render_profiles(accounts: list, options: dict | RenderOptions | None = None)
     """
     opts = options if isinstance(options, RenderOptions) else options_from_dict(options)
     if not isinstance(accounts, list):
-        raise AppleProfileError(f"accounts must be a list of normalized accounts, got {type(accounts).__name__}")
+        raise AppleProfileError(f"accounts must be a list of normalized accounts, got {kind(accounts)}")
     warnings: list = []
     skipped: list = []
     groups: dict = {}

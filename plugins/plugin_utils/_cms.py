@@ -18,6 +18,8 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
+
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
@@ -72,7 +74,7 @@ def _to_bytes(value, what: str) -> bytes:
         return value
     if isinstance(value, str):
         return value.encode("utf-8")
-    raise CMSError(f"{what} must be PEM text, got {type(value).__name__}")
+    raise CMSError(f"{what} must be PEM text, got {kind(value)}")
 
 
 def load_signer(certificate, private_key, passphrase=None, chain=None) -> Signer:

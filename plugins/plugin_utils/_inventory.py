@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 # The port table and security names are the modules' own: the inventory defaults must be what a probe uses.
 from ansible_collections.mailops.clients.plugins.module_utils._connection import DEFAULT_PORTS, SECURITY_CHOICES
+from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 PROTOCOLS_IN = ("imap", "pop3")
 AUTHS = ("password", "password-encrypted", "oauth2", "ntlm", "gssapi", "none")
@@ -180,7 +181,7 @@ def _optional_str(ctx, field, value, secret=False):
     shown = "a value" if secret else _show(value)
     raise ctx.error(
         field,
-        f"expected a string, got {shown} of type {type(value).__name__}",
+        f"expected a string, got {shown} ({kind(value)})",
         f"set {field} to a string (quote it in YAML)",
     )
 

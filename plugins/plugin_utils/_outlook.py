@@ -40,6 +40,8 @@ import unicodedata
 import xml.etree.ElementTree as ET  # noqa: S405  (we only write XML here)
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
+
 OFFICE_VERSION = "16.0"
 HKCU = "HKEY_CURRENT_USER"
 OUTLOOK_KEY = f"{HKCU}\\Software\\Microsoft\\Office\\{OFFICE_VERSION}\\Outlook"
@@ -172,7 +174,7 @@ def reg_quote(text: str) -> str:
     `RegFileError` (the message never repeats the text).
     """
     if not isinstance(text, str):
-        raise RegFileError(f"a .reg string must be text, got {type(text).__name__}")
+        raise RegFileError(f"a .reg string must be text, got {kind(text)}")
     for char in text:
         if char in "\r\n\0":
             raise RegFileError(f"a .reg string cannot contain U+{ord(char):04X} (line break or NUL)")
@@ -191,7 +193,7 @@ def prf_value(text: str) -> str:
     be carried and raise `PrfError`.
     """
     if not isinstance(text, str):
-        raise PrfError(f"a PRF value must be text, got {type(text).__name__}")
+        raise PrfError(f"a PRF value must be text, got {kind(text)}")
     for char in text:
         if char in "\r\n\0":
             raise PrfError(f"a PRF value cannot contain U+{ord(char):04X} (line break or NUL)")
@@ -315,7 +317,7 @@ def _check_type(value, expected, what: str, account: str | None = None):
     if not ok:
         where = f"account {account}: " if account else ""
         raise OutlookError(
-            f"{where}{what} must be {_type_name(expected)}, got {type(value).__name__}", account=account, field=what
+            f"{where}{what} must be {_type_name(expected)}, got {kind(value)}", account=account, field=what
         )
     return value
 
@@ -712,7 +714,7 @@ def render(accounts: list, options: dict | RenderOptions | None = None) -> Rende
     """
     opts = options if isinstance(options, RenderOptions) else options_from_dict(options)
     if not isinstance(accounts, list):
-        raise OutlookError(f"accounts must be a list of normalized accounts, got {type(accounts).__name__}")
+        raise OutlookError(f"accounts must be a list of normalized accounts, got {kind(accounts)}")
     enabled = [m for m, on in zip(MECHANISMS, (opts.autodiscover, opts.prf, opts.profile_registry)) if on]
     warnings: list = []
     notes: list = []

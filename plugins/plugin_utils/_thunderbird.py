@@ -48,6 +48,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
+
 KEY_BASE = 1000
 BLOCK_BEGIN = "// >>> mailops.clients thunderbird: managed block, rewritten by Ansible; edit outside it >>>"
 BLOCK_END = "// <<< mailops.clients thunderbird: end of managed block <<<"
@@ -103,7 +105,7 @@ def js_string(value: str) -> str:
     Refuses NUL (Mozilla's preference parser rejects it) and lone surrogates (not text).
     """
     if not isinstance(value, str):
-        raise ThunderbirdError(f"expected a string for a preference value, got {type(value).__name__}")
+        raise ThunderbirdError(f"expected a string for a preference value, got {kind(value)}")
     out = ['"']
     for char in value:
         code = ord(char)
@@ -141,7 +143,7 @@ def js_value(value) -> str:
         return str(value)
     if isinstance(value, str):
         return js_string(value)
-    raise ThunderbirdError(f"a preference value must be a string, boolean or integer, got {type(value).__name__}")
+    raise ThunderbirdError(f"a preference value must be a string, boolean or integer, got {kind(value)}")
 
 
 def pref_line(name: str, value, function: str = "user_pref") -> str:

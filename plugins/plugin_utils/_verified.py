@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 
 from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import AUTH_MECHANISMS, endpoint_key, endpoints
+from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 VERDICTS = ("ok", "warning", "error")
 # module options the role passes through (never secrets); keys of mailops_verify_options
@@ -64,7 +65,7 @@ def probe_options(key: str, host: str, options: Mapping | None, overrides: Mappi
     merged = {}
     for source in (options or {}, (overrides or {}).get(host) or {}, (overrides or {}).get(key) or {}):
         if not isinstance(source, Mapping):
-            raise VerifyError(f"endpoint options for {key} must be a dictionary, got {type(source).__name__}")
+            raise VerifyError(f"endpoint options for {key} must be a dictionary, got {kind(source)}")
         for name, value in source.items():
             if name not in PROBE_OPTIONS:
                 raise VerifyError(f"unknown probe option '{name}' for {key}; use one of: {', '.join(PROBE_OPTIONS)}")

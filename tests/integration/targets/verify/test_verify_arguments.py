@@ -66,6 +66,12 @@ WHERE = "host localhost, account a@example.test (mailops_accounts[0]), field"
             id="insecure",
         ),
         pytest.param(
+            [{"email": "a@example.test", "server": "example", "password": 1234}],
+            f"{WHERE} password: expected a string, got a value (a number). Fix: set password to a string (quote it "
+            "in YAML).",
+            id="numeric-password",
+        ),
+        pytest.param(
             [{"email": "alice.example.test", "server": "example"}],
             "host localhost, account alice.example.test (mailops_accounts[0]), field email: invalid email address "
             "'alice.example.test'. Fix: write a full address like alice@example.com (no spaces, no display name).",

@@ -508,7 +508,7 @@ def test_unsupported_auth_can_be_skipped():
         ({"group_by": "host"}, "group_by must be one of user, account, got 'host'"),
         ({"scope": "user"}, "scope must be one of User, System, got 'user'"),
         ({"target_device_type": 4}, "target_device_type must be one of 0, 1, 5, 6, got 4"),
-        ({"include_passwords": "yes"}, "include_passwords must be a boolean, got str"),
+        ({"include_passwords": "yes"}, "include_passwords must be a boolean, got a string"),
         (
             {"colour": "red"},
             "unknown option(s) colour; valid options: account_defaults, account_options, consent_text, default_user, "
@@ -521,7 +521,7 @@ def test_unsupported_auth_can_be_skipped():
         ),
         (
             {"account_options": {"alice@example.test": {"prevent_move": "yes"}}},
-            "account alice@example.test: prevent_move must be a boolean, got str",
+            "account alice@example.test: prevent_move must be a boolean, got a string",
         ),
         (
             {"account_options": {"alice@example.test": {"PreventMove": True}}},

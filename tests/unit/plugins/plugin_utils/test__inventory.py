@@ -385,7 +385,7 @@ ERRORS = [
     pytest.param(
         [{"email": "a@example.test", "server": "example", "password": 1234}],
         "host c1, account a@example.test (mailops_accounts[0]), field password: expected a string, got a "
-        "value of type int. Fix: set password to a string (quote it in YAML).",
+        "value (a number). Fix: set password to a string (quote it in YAML).",
         id="password-not-str",
     ),
     pytest.param(

@@ -771,7 +771,7 @@ def test_unsupported_table(incoming, options, reason):
     [
         ({"prf_import": "gpo"}, "prf_import must be one of registry, none, got 'gpo'"),
         ({"colour": 1}, "unknown option(s) colour; valid options: "),
-        ({"autodiscover": "yes"}, "autodiscover must be a boolean, got str"),
+        ({"autodiscover": "yes"}, "autodiscover must be a boolean, got a string"),
         ({"autodiscover": False}, "nothing to render: enable at least one of autodiscover, prf, profile_registry"),
         ({"autodiscover_exclude": {"dns": True}}, "autodiscover_exclude: unknown switch(es) dns; valid: scp_lookup"),
         ({"profile_name": "a\\b"}, "profile_name 'a\\\\b' is not usable as an Outlook profile and registry key name"),

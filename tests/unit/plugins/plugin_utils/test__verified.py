@@ -183,7 +183,11 @@ def test_plan_splits_by_auth_mechanism():
             "unknown probe option 'password' for imap://mail.example.test:993/tls; use one of: "
             "validate_certs, ca_path, server_name, timeout, tls_min_version, cert_expiry_warn_days, helo_name",
         ),
-        ({}, {IMAP: "strict"}, "endpoint options for imap://mail.example.test:993/tls must be a dictionary, got str"),
+        (
+            {},
+            {IMAP: "strict"},
+            "endpoint options for imap://mail.example.test:993/tls must be a dictionary, got a string",
+        ),
     ],
 )
 def test_plan_option_errors(options, endpoint_options, message):
