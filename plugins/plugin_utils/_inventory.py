@@ -116,14 +116,48 @@ def _is_str(value) -> bool:
     return isinstance(value, str)
 
 
+def a_labels(name: str):
+    """An internationalized domain name in its ASCII form (``exämple.test`` -> ``xn--exmple-cua.test``), the form
+    DNS and the mail protocols carry (RFC 5890); ASCII names come back unchanged, None when it cannot be encoded.
+    Python's ``idna`` codec implements IDNA 2003 (RFC 3490), which is what the standard library offers."""
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
 def valid_email(value) -> bool:
     if not _is_str(value) or len(value) > 254 or value.count("@") != 1:
         return False
     local, domain = value.rsplit("@", 1)
     if not local or len(local) > 64 or not _LOCAL_RE.match(local):
         return False
-    labels = domain.split(".")
-    return len(labels) >= 2 and all(_LABEL_RE.match(label) for label in labels)
+    domain = a_labels(domain)
+    labels = (domain or "").split(".")
+    return domain is not None and len(labels) >= 2 and all(_LABEL_RE.match(label) for label in labels)
+
+
+def _email_problem(value) -> tuple[str, str]:
+    """What is wrong with an address valid_email refused, and its fix."""
+    if _is_str(value) and value.count("@") == 1:
+        local, domain = value.rsplit("@", 1)
+        if local and not local.isascii() and valid_email("x@" + domain):
+            return (
+                f"the local part {_show(local)} of {_show(value)} is not ASCII: such an address needs SMTPUTF8 "
+                "(RFC 6531) on every server and mail client on the way, which this collection cannot verify",
+                "use the mailbox's ASCII address (an alias), or leave this account out",
+            )
+        if local and valid_email(local + "@example.test") and not domain.isascii() and a_labels(domain) is None:
+            return (
+                f"the domain {_show(domain)} of {_show(value)} is not a valid internationalized domain name",
+                "check the spelling of the domain, or write it in its ASCII (xn--) form",
+            )
+    return (
+        f"invalid email address {_show(value)}",
+        "write a full address like alice@example.com (no spaces, no display name)",
+    )
 
 
 def _show(value) -> str:
@@ -210,7 +244,8 @@ def _direction(ctx, data, direction, field, username, allow_insecure):
     host = data.get("host")
     if not _is_str(host) or not host.strip():
         raise ctx.error(f"{field}.host", "missing host", f"set {field}.host to the server's DNS name or address")
-    host = host.strip()
+    # an internationalized host name is probed and written in its ASCII form, as DNS carries it
+    host = a_labels(host.strip()) or host.strip()
     if not _HOST_RE.match(host) or len(host) > 253:
         raise ctx.error(
             f"{field}.host",
@@ -263,11 +298,7 @@ def normalize_account(raw, servers: Mapping | None, index: int = 0, host: str | 
     if email is None:
         raise ctx.error("email", "missing email", "set email to the account's address")
     if not valid_email(email):
-        raise ctx.error(
-            "email",
-            f"invalid email address {_show(email)}",
-            "write a full address like alice@example.com (no spaces, no display name)",
-        )
+        raise ctx.error("email", *_email_problem(email))
     local_part, domain = email.rsplit("@", 1)
     domain = domain.lower()
     email = f"{local_part}@{domain}"

@@ -531,3 +531,45 @@ def test_endpoints_unique_across_hosts_with_deduplicated_credentials():
     ]
     assert eps[3]["credentials"][0]["auth_mechanism"] == "CRAM-MD5"
     assert all(e["credentials"] == [] for e in endpoints(fleet, credentials=False))
+
+
+def test_an_internationalized_domain_is_accepted_and_its_hosts_are_probed_in_ascii():
+    servers = {
+        "idn": {
+            "incoming": {"protocol": "imap", "host": "Mail.Exämple.test"},
+            "outgoing": {"host": "mail.exämple.test"},
+        }
+    }
+    [account] = normalize_accounts([{"email": "zoe@Exämple.test", "server": "idn"}], servers, "c1")
+    assert (account["email"], account["domain"]) == ("zoe@exämple.test", "exämple.test")
+    assert (account["incoming"]["host"], account["outgoing"]["host"]) == ("mail.xn--exmple-cua.test",) * 2
+    assert endpoint_key(account["incoming"]) == "imap://mail.xn--exmple-cua.test:993/tls"
+
+
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        (
+            "zoë@exämple.test",
+            "host c1, account zoë@exämple.test (mailops_accounts[0]), field email: the local part 'zoë' of "
+            "'zoë@exämple.test' is not ASCII: such an address needs SMTPUTF8 (RFC 6531) on every server and mail "
+            "client on the way, which this collection cannot verify. Fix: use the mailbox's ASCII address (an "
+            "alias), or leave this account out.",
+        ),
+        (
+            "zoe@" + "ä" * 60 + ".test",
+            "host c1, account zoe@"
+            + "ä" * 60
+            + ".test (mailops_accounts[0]), field email: the domain '"
+            + "ä" * 60
+            + ".test' of 'zoe@"
+            + "ä" * 60
+            + ".test' is not a valid internationalized domain name. Fix: "
+            "check the spelling of the domain, or write it in its ASCII (xn--) form.",
+        ),
+    ],
+)
+def test_non_ascii_addresses_are_explained(email, message):
+    with pytest.raises(InventoryError) as caught:
+        normalize_accounts([{"email": email, "server": "example"}], SERVERS, "c1")
+    assert str(caught.value) == message
