@@ -11,6 +11,7 @@ problem and the fix. Secrets (``password``) are carried through but never appear
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 # The port table and security names are the modules' own: the inventory defaults must be what a probe uses.
@@ -220,6 +221,20 @@ def _optional_str(ctx, field, value, secret=False):
     )
 
 
+def _one_line(ctx, field, value):
+    """Refuse a control character (a line break, a tab, NUL, ...) in a value that ends up in client profiles: each
+    format would carry it differently (escaped in prefs.js, raw in a plist, refused by the registry)."""
+    if _is_str(value):
+        for char in value:
+            if unicodedata.category(char) == "Cc":
+                raise ctx.error(
+                    field,
+                    f"{field} contains a control character (U+{ord(char):04X}); mail client profiles cannot carry it",
+                    f"write {field} on one line, without tabs or other control characters",
+                )
+    return value
+
+
 def _choice(ctx, field, value, choices, what):
     if value not in choices:
         raise ctx.error(field, f"unknown {what} {_show(value)}", f"use one of: {', '.join(choices)}")
@@ -372,9 +387,10 @@ def normalize_account(raw, servers: Mapping | None, index: int = 0, host: str | 
     incoming = _direction(ctx, source["incoming"], "incoming", path("incoming"), username, allow_insecure)
     outgoing = _direction(ctx, source["outgoing"], "outgoing", path("outgoing"), username, allow_insecure)
 
-    display_name = _optional_str(ctx, "display_name", raw.get("display_name"))
+    display_name = _one_line(ctx, "display_name", _optional_str(ctx, "display_name", raw.get("display_name")))
     password = _optional_str(ctx, "password", raw.get("password"), secret=True)
-    user = _optional_str(ctx, "user", raw.get("user"))
+    user = _one_line(ctx, "user", _optional_str(ctx, "user", raw.get("user")))
+    _one_line(ctx, "username", username)
     signature = _optional_str(ctx, "signature", raw.get("signature"))
     reply_to = raw.get("reply_to")
     if reply_to is not None and not valid_email(reply_to):

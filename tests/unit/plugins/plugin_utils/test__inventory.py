@@ -573,3 +573,17 @@ def test_non_ascii_addresses_are_explained(email, message):
     with pytest.raises(InventoryError) as caught:
         normalize_accounts([{"email": email, "server": "example"}], SERVERS, "c1")
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [("display_name", "Alice\nExample", "000A"), ("user", "alice\t", "0009"), ("username", "al\x00ice", "0000")],
+)
+def test_control_characters_are_refused_before_any_profile(field, value, code):
+    with pytest.raises(InventoryError) as caught:
+        normalize_accounts([{"email": "a@example.test", "server": "example", field: value}], SERVERS, "c1")
+    assert str(caught.value) == (
+        f"host c1, account a@example.test (mailops_accounts[0]), field {field}: {field} contains a control character "
+        f"(U+{code}); mail client profiles cannot carry it. Fix: write {field} on one line, without tabs or other "
+        "control characters."
+    )

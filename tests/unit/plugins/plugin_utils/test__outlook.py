@@ -701,7 +701,9 @@ def test_two_accounts_of_a_user_in_one_domain_share_a_file_only_with_equal_setti
 
 
 def test_xml_refuses_control_characters():
-    accounts = simple(display_name="Alice\x07")
+    # the inventory refuses this before (test__inventory.py); the renderer still guards its own input
+    accounts = simple()
+    accounts[0]["display_name"] = "Alice\x07"
     with pytest.raises(
         OutlookError,
         match=r"^account alice@example\.test: display_name contains U\+0007, which XML cannot hold; remove control "
