@@ -24,6 +24,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
     ThunderbirdError,
+    account_name,
     check_profile_inside,
     new_profiles_ini,
     parse_profiles_ini,
@@ -95,6 +96,9 @@ class ActionModule(ActionBase):
             self._dirs = []
             self._files = []
             self._args = args
+            if args["accounts"]:
+                # an option mistake is the task's, not a user's: refuse it before anything is read or written
+                account_name(args["options"].get("account_name_format", "{email}"), args["accounts"][0])
             if args["output"] == "profiles":
                 result.update(self._profiles())
             elif args["output"] == "enterprise":

@@ -396,7 +396,7 @@ def account_prefs(account: Mapping, number: int, options: Mapping | None = None)
         (srv + "socketType", SOCKET_TYPES[inc["security"]]),
         (srv + "authMethod", AUTH_METHODS[inc["auth"]]),
         (srv + "userName", inc["username"] or ""),
-        (srv + "name", options.get("account_name_format", "{email}").format(**_names(account))),
+        (srv + "name", account_name(options.get("account_name_format", "{email}"), account)),
         (srv + "login_at_startup", bool(options.get("login_at_startup", True))),
     ]
     if account.get("check_interval_minutes"):
@@ -434,6 +434,27 @@ def account_prefs(account: Mapping, number: int, options: Mapping | None = None)
         prefs.append((smtp + "username", out["username"] or ""))
     prefs.append((smtp + "description", account["email"]))
     return prefs
+
+
+def account_name(template, account: Mapping) -> str:
+    """The account name Thunderbird shows, from ``account_name_format``; a wrong placeholder names the option."""
+    names = _names(account)
+    if not isinstance(template, str):
+        raise ThunderbirdError(
+            f"account_name_format must be a string with placeholders such as {{email}}, got {kind(template)}"
+        )
+    try:
+        return template.format_map(names)
+    except KeyError as missing:
+        raise ThunderbirdError(
+            f"account_name_format {template!r} uses the unknown placeholder {{{missing.args[0]}}}; use "
+            + ", ".join("{" + name + "}" for name in names)
+        ) from None
+    except (ValueError, IndexError, AttributeError):
+        raise ThunderbirdError(
+            f"account_name_format {template!r} is not a valid format (write literal braces as {{{{ and }}}}); use "
+            + ", ".join("{" + name + "}" for name in names)
+        ) from None
 
 
 def _names(account: Mapping) -> dict:

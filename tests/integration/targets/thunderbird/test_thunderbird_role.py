@@ -361,3 +361,14 @@ def test_a_prefs_js_that_keeps_changing_is_never_overwritten(ansible_playbook, t
     assert (profile / "prefs.js").read_text() == HAND_PREFS + "".join(written)
     assert (profile / "user.js").read_text() == USER_LINES
     assert prefs(bob_profile / "user.js")["mail.account.account1000.mailops_id"] == "bob@example.test"
+
+
+def test_a_wrong_account_name_format_fails_the_task_before_any_file(ansible_playbook, tmp_path):
+    profile = make_home(tmp_path)
+    run = ansible_playbook(PLAY, extra_vars=base_vars(tmp_path, mailops_thunderbird_account_name_format="{mail}"))
+    assert recap(run)["failed"] == 1
+    assert (
+        "account_name_format '{mail}' uses the unknown placeholder {mail}; use {email}, {display_name}, {id}, "
+        "{domain}, {local_part}"
+    ) in run.stdout
+    assert (profile / "user.js").read_text() == USER_LINES and (profile / "prefs.js").read_text() == HAND_PREFS

@@ -887,3 +887,26 @@ def test_fuzzed_profiles_ini_parses_as_configparser_does(text):
             tb.check_profile_inside(profile, "/r", "/r/profiles.ini")
         except tb.ThunderbirdError as err:
             assert str(err).startswith(f"/r/profiles.ini line {profile['line']}: Path")
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        (
+            "{mail}",
+            "account_name_format '{mail}' uses the unknown placeholder {mail}; use {email}, {display_name}, {id}, "
+            "{domain}, {local_part}",
+        ),
+        (
+            "{email",
+            "account_name_format '{email' is not a valid format (write literal braces as {{ and }}); use {email}, "
+            "{display_name}, {id}, {domain}, {local_part}",
+        ),
+        (7, "account_name_format must be a string with placeholders such as {email}, got a number"),
+    ],
+)
+def test_account_name_format_mistakes_name_the_option(template, message):
+    account = {"email": "a@x.test", "display_name": "A", "id": "a@x.test", "domain": "x.test", "local_part": "a"}
+    assert tb.account_name("{display_name} <{email}>", account) == "A <a@x.test>"
+    with pytest.raises(tb.ThunderbirdError, match=f"^{re.escape(message)}$"):
+        tb.account_name(template, account)
