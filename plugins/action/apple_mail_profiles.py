@@ -32,7 +32,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._compat import val
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     Deployer,
     file_spec,
-    regular_content,
+    refusal,
     user_reason,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
@@ -149,19 +149,18 @@ class ActionModule(ActionBase):
             run_as = profile.user if per_user else None
             planned.append((profile, dest, owner, group, mode, run_as))
         # one batch of reads: signed profiles are compared by payload, not by bytes
-        current = deployer.read_as({dest: run_as for _profile, dest, _o, _g, _m, run_as in planned})
+        current = deployer.read({dest: run_as for _profile, dest, _o, _g, _m, run_as in planned})
         diffs = []
         files = []
         specs = []
         for profile, dest, owner, group, mode, run_as in planned:
-            seen = current[dest]
-            if seen.get("error"):
-                failures.setdefault(profile.user, user_reason(seen["error"], profile.user))
+            problem = refusal(current[dest], profile.user)
+            if problem is not None:
+                if run_as is None:
+                    raise AnsibleActionFail(problem)
+                failures.setdefault(profile.user, problem)
                 continue
-            if run_as is not None and seen["exists"] and seen["type"] != "file":
-                failures.setdefault(profile.user, f"{dest} exists and is not a regular file; move it away")
-                continue
-            existing = regular_content(seen)
+            existing = current[dest]["content"]
             plain = profile.plist()
             if existing is None:
                 write = True

@@ -20,6 +20,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     dir_spec,
     expected_version,
     file_spec,
+    refusal,
     user_reason,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
@@ -63,13 +64,6 @@ USER_PLACEHOLDER = "{user}"
 STALE_ROUNDS = 3  # reads and merges of a user whose files keep changing under the task
 
 
-def regular_text(entry):
-    """The bytes of an inspected regular file (None when nothing is there); anything else refuses the user."""
-    if entry["exists"] and entry["type"] != "file":
-        raise ThunderbirdError(f"{entry['path']} exists and is not a regular file; move it away")
-    return entry["content"]
-
-
 class ActionModule(ActionBase):
     TRANSFERS_FILES = True
     _requires_connection = True
@@ -107,7 +101,8 @@ class ActionModule(ActionBase):
                 result.update(self._autoconfig_xml())
             result["changed"] = self._changed
             if self._warnings:
-                result["warnings"] = self._warnings
+                # a user read and planned again (stale files) repeats the plan's warnings once per round
+                result["warnings"] = list(dict.fromkeys(self._warnings))
             if self._diffs:
                 result["diff"] = self._diffs
         except (ThunderbirdError, VerifyError) as exc:
@@ -267,18 +262,16 @@ class ActionModule(ActionBase):
 
     def _profiles_round(self, users, results, failures):
         """Read, plan and write ``users`` once; fills ``results``/``failures``; returns the users with stale files."""
-        max_size = self._args["max_file_size"]
-        inis = self._deployer.inspect(
-            [{"path": u["ini"], "read": True, "run_as": u["user"], "max_size": max_size} for u in users]
-        )
+        inis = self._deployer.read({u["ini"]: u["user"] for u in users}, self._args["max_file_size"])
         planned = []
         for u in users:
             entry = inis[u["ini"]]
             try:
-                if entry.get("error"):
-                    raise ThunderbirdError(user_reason(entry["error"], u["user"]))
+                problem = refusal(entry, u["user"])
+                if problem is not None:
+                    raise ThunderbirdError(problem)
                 u["ini_version"] = expected_version(entry)
-                planned.append((u, self._user_profiles(u, self._text(regular_text(entry)))))
+                planned.append((u, self._user_profiles(u, self._text(entry["content"]))))
             except ThunderbirdError as exc:
                 failures[u["user"]] = str(exc)
         todo = [item for _u, items in planned if isinstance(items, list) for item in items]
@@ -296,8 +289,8 @@ class ActionModule(ActionBase):
         # nothing of a refused user is written, not even the profiles planned before the refusal
         self._dirs = [d for d in self._dirs if d["run_as"] not in failures]
         self._files = [f for f in self._files if f[2]["run_as"] not in failures]
-        written, stale = self._flush()
-        for user, reason in written.items():
+        refused, stale = self._flush()
+        for user, reason in refused.items():
             failures[user] = user_reason(reason, user)
         for user, value in entries.items():
             if user not in failures and user not in stale:
@@ -327,8 +320,7 @@ class ActionModule(ActionBase):
             created = True
         selected = select_profiles(profiles, self._args["profile"], f" for user {user} in {root}")
         for profile in selected:
-            if "line" in profile:
-                check_profile_inside(profile, root, u["ini"])
+            check_profile_inside(profile, root, u["ini"])
         return [dict(u, profile=profile, created=created) for profile in selected]
 
     def _inspect_profiles(self, todo):
@@ -391,8 +383,12 @@ class ActionModule(ActionBase):
             self._warnings.append(
                 f"user {user}: {message}; written anyway, Thunderbird may undo the prefs.js part on exit"
             )
-        user_js = self._text(regular_text(seen[user_js_path]))
-        prefs_js = self._text(regular_text(seen[prefs_js_path]))
+        for key in (user_js_path, prefs_js_path):
+            problem = refusal(seen[key], user)
+            if problem is not None:
+                raise ThunderbirdError(problem)
+        user_js = self._text(seen[user_js_path]["content"])
+        prefs_js = self._text(seen[prefs_js_path]["content"])
         where = f" (user {user}, profile {path})"
         plan = plan_profile(item["accounts"], user_js, prefs_js, self._args["options"], where)
         self._warnings.extend(plan.warnings)

@@ -303,14 +303,13 @@ def _read_limited(fd: int, path: str, limit: int) -> bytes:
             return b"".join(chunks)
         size += len(chunk)
         if size > limit:
-            raise FilesError(
-                f"{path} is larger than {_size_text(limit)} (max_file_size): not read; shrink or remove it"
-            )
+            raise _too_large(path, limit)
         chunks.append(chunk)
 
 
-def _size_text(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+def _too_large(path: str, limit: int) -> FilesError:
+    size = f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+    return FilesError(f"{path} is larger than {size} (max_file_size): not read; shrink or remove it")
 
 
 def _open_regular(fd: int, name: str, path: str, limit):
@@ -329,9 +328,7 @@ def _open_regular(fd: int, name: str, path: str, limit):
             raise FilesError(f"{path} exists and is not a regular file; move it away or choose another directory")
         limit = MAX_SIZE if limit is None else limit
         if st.st_size > limit:
-            raise FilesError(
-                f"{path} is larger than {_size_text(limit)} (max_file_size): not read; shrink or remove it"
-            )
+            raise _too_large(path, limit)
         try:
             content = _read_limited(handle, path, limit)
         except OSError as exc:
@@ -651,7 +648,7 @@ def _as_user(user: str, work, argument):
             os._exit(status)
     os.close(write_end)
     try:
-        data = _read_child(read_end, pid, user)
+        data = _read_child(read_end, pid)
     finally:
         os.close(read_end)
     _pid, status = os.waitpid(pid, 0)
@@ -666,7 +663,7 @@ def _as_user(user: str, work, argument):
     return _decode(payload["result"]), None
 
 
-def _read_child(fd: int, pid: int, user: str):
+def _read_child(fd: int, pid: int):
     """Everything the child writes, or None when it took longer than CHILD_TIMEOUT (it is killed)."""
     deadline = time.monotonic() + CHILD_TIMEOUT
     chunks = []
@@ -736,14 +733,9 @@ def apply(directories: list, files: list, check_mode: bool = False) -> dict:
     """
     dir_results: list = [None] * len(directories)
     file_results: list = [None] * len(files)
-    users = list(
-        dict.fromkeys([d.get("run_as") or None for d in directories] + [f.get("run_as") or None for f in files])
-    )
-    for user in users:
-        work = (
-            [(i, d) for i, d in enumerate(directories) if (d.get("run_as") or None) == user],
-            [(i, f) for i, f in enumerate(files) if (f.get("run_as") or None) == user],
-        )
+    count = len(directories)
+    for user, group in _by_identity([*directories, *files]).items():
+        work = ([(i, spec) for i, spec in group if i < count], [(i - count, spec) for i, spec in group if i >= count])
         if user is None:
             done, error = _apply_batch(work, check_mode), None
         else:

@@ -20,7 +20,7 @@ user's items, never as an exception, so that the caller can finish the other use
 Usage inside ``ActionModule.run``::
 
     deployer = Deployer(self, task_vars)
-    current = deployer.read([dest])                       # {dest: bytes or None}
+    current = deployer.read({dest: None})                 # {dest: entry}; refusal(entry) or entry["content"]
     [done] = deployer.put_files([file_spec(dest, data, mode="0644", backup=True)], dir_mode="0755")
     # done: {"changed": bool, "backup_file": str (when one was made), "before": bytes or None (with before=True)}
     deployer.apply([dir_spec(...)], [file_spec(...)])     # explicit directories, raw per-item outcomes
@@ -79,13 +79,17 @@ def user_reason(message: str, user) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
-def regular_content(entry: dict):
-    """The bytes of an inspected regular file (None when nothing is there); anything else fails."""
+def refusal(entry: dict, user=None):
+    """Why an inspected file cannot be read and replaced, or None (its bytes are ``entry["content"]``).
+
+    The reason of its ``run_as`` user's failure (without the ``user <name>:`` prefix), or something other than a
+    regular file at the path.
+    """
+    if entry.get("error"):
+        return user_reason(entry["error"], user)
     if entry["exists"] and entry["type"] != "file":
-        raise AnsibleActionFail(
-            f"{entry['path']} exists and is not a regular file; move it away or choose another directory"
-        )
-    return entry["content"]
+        return f"{entry['path']} exists and is not a regular file; move it away or choose another directory"
+    return None
 
 
 def parent_dirs(files: list, mode=None) -> list:
@@ -145,13 +149,8 @@ class Deployer:
                     entry["content"] = base64.b64decode(entry["content"])
         return {entry["path"]: entry for entry in entries}
 
-    def read(self, paths: list) -> dict:
-        """``{path: bytes of the regular file, or None when there is none}``; anything else fails."""
-        seen = self.inspect([{"path": p, "follow": True, "read": True} for p in dict.fromkeys(paths)])
-        return {path: regular_content(entry) for path, entry in seen.items()}
-
-    def read_as(self, paths: dict, max_size=_files.MAX_SIZE) -> dict:
-        """``paths``: ``{path: run_as user or None}``; returns the inspected entries (``error`` per failed user)."""
+    def read(self, paths: dict, max_size=_files.MAX_SIZE) -> dict:
+        """``paths``: ``{path: run_as user or None}``; returns ``{path: entry}`` (check each with ``refusal``)."""
         return self.inspect(
             [{"path": p, "follow": True, "read": True, "run_as": u, "max_size": max_size} for p, u in paths.items()]
         )
