@@ -64,7 +64,9 @@ define ANSIBLE_TEST_SANITY
 	@pip_version=$$(grep -ho "pip='[0-9.]*'" $(1)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
 	  | head -1 | tr -dc '0-9.'); \
 	  mkdir -p ~/.ansible/test/cache; \
-	  install -m 0644 tools/ansible-test-get-pip.py ~/.ansible/test/cache/get_pip_$${pip_version//./_}.py
+	  tmp=$$(mktemp ~/.ansible/test/cache/.get_pip.XXXXXX); \
+	  install -m 0644 tools/ansible-test-get-pip.py $$tmp; \
+	  mv -f $$tmp ~/.ansible/test/cache/get_pip_$${pip_version//./_}.py  # atomic: cores side by side (make -j2)
 	rm -rf $(2)
 	mkdir -p $(2)/ansible_collections/mailops/clients
 	git ls-files -z --cached --others --exclude-standard \
