@@ -71,6 +71,31 @@ def mail_lab():
         shutil.rmtree(root, ignore_errors=True)
 
 
+class PostfixWithoutAuth(MailLab):
+    """The lab's Postfix alone, its submission ports with SASL switched off (smtpd_sasl_auth_enable = no)."""
+
+    def _write_postfix(self) -> None:
+        super()._write_postfix()
+        master = self.postfix_dir / "master.cf"
+        text = master.read_text()
+        assert "-o smtpd_sasl_auth_enable=yes" in text
+        master.write_text(text.replace("-o smtpd_sasl_auth_enable=yes", "-o smtpd_sasl_auth_enable=no"))
+
+
+@pytest.fixture(scope="session")
+def noauth_postfix():
+    """A second, real Postfix whose submission ports offer no AUTH: a login there cannot be checked."""
+    root = Path(tempfile.mkdtemp(prefix="mailops-noauth-"))
+    root.chmod(0o755)
+    lab = PostfixWithoutAuth(root, port_offset=_free_port_offset(), services=("postfix",))
+    try:
+        lab.start()
+        yield lab
+    finally:
+        lab.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def ansible_env():
     """Environment for ansible-playbook/ansible-doc that loads this checkout as mailops.clients."""

@@ -10,6 +10,7 @@ problem and the fix. Secrets (``password``) are carried through but never appear
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -181,8 +182,17 @@ class _Ctx:
 def _check_keys(ctx, data, allowed, field_prefix):
     unknown = sorted(str(k) for k in data if k not in allowed)
     if unknown:
-        name = f"{field_prefix}.{unknown[0]}" if field_prefix else unknown[0]
-        raise ctx.error(name, f"unknown key '{unknown[0]}'", f"remove it or use one of: {', '.join(allowed)}")
+        key = unknown[0]
+        name = f"{field_prefix}.{key}" if field_prefix else key
+        # a near miss (sever, displayname, Email) is almost always a typo of one known key: name it
+        near = difflib.get_close_matches(key.lower(), allowed, n=1, cutoff=0.75)
+        if near:
+            raise ctx.error(
+                name,
+                f"unknown key '{key}' (did you mean {near[0]}?)",
+                f"rename it to {near[0]}, or remove it (known keys: {', '.join(allowed)})",
+            )
+        raise ctx.error(name, f"unknown key '{key}'", f"remove it or use one of: {', '.join(allowed)}")
 
 
 def _int(ctx, field, value, *, low, high, what):

@@ -19,45 +19,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from faultservers import free_offset
-from maillab import MailLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
-
-
-class PostfixWithoutAuth(MailLab):
-    """The lab's Postfix alone, its submission ports with SASL switched off (smtpd_sasl_auth_enable = no)."""
-
-    def _write_postfix(self) -> None:
-        super()._write_postfix()
-        master = self.postfix_dir / "master.cf"
-        text = master.read_text()
-        assert "-o smtpd_sasl_auth_enable=yes" in text
-        master.write_text(text.replace("-o smtpd_sasl_auth_enable=yes", "-o smtpd_sasl_auth_enable=no"))
-
-
-@pytest.fixture(scope="module")
-def noauth_postfix():
-    root = Path(tempfile.mkdtemp(prefix="mailops-noauth-"))
-    root.chmod(0o755)
-    lab = PostfixWithoutAuth(root, port_offset=free_offset(), services=("postfix",))
-    try:
-        lab.start()
-        yield lab
-    finally:
-        lab.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 class Fleet:

@@ -4,7 +4,7 @@
 """The reports of mailops.clients.verify cover every host that was asked for, and a --limit run is partial.
 
 No mail lab: ``fine`` has no accounts; ``badserver`` names an unknown server (inventory check), ``badkey`` has a
-typo in an account key (the role's argument validation) and ``typo`` an unknown client. Each of the three fails
+typo in an account key and ``typo`` an unknown client. Each of the three fails
 before verification and must be a failed testcase with its message; the recap's failed hosts and the JUnit
 failures agree. A ``--limit`` run writes ``mailops-verify.partial.*`` and leaves the fleet-wide reports alone.
 """
@@ -34,9 +34,10 @@ HOSTS = {
 MESSAGES = {
     "badserver": "host badserver, account a@example.test (mailops_accounts[0]), field server: unknown server "
     "'exmaple'; known servers: example. Fix: set server to one of the known names or define it in mailops_servers.",
-    "badkey": "host badkey failed before verification (an earlier task, or the argument validation of "
-    "mailops.clients.verify: types, choices and keys of mailops_accounts and mailops_servers); its error is in the "
-    "play output",
+    "badkey": "host badkey, account a@example.test (mailops_accounts[0]), field sever: unknown key 'sever' (did "
+    "you mean server?). Fix: rename it to server, or remove it (known keys: email, server, incoming, outgoing, "
+    "allow_insecure, timeout, display_name, username, user, password, oauth2, pop3, check_interval_minutes, "
+    "signature, reply_to).",
     "typo": 'host typo: mailops_clients: unknown client "outlok" (did you mean outlook?); valid names: apple_mail, '
     "outlook, thunderbird.",
 }

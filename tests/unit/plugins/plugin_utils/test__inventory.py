@@ -306,10 +306,23 @@ ERRORS = [
     pytest.param(
         [{"email": "a@example.test", "server": "example", "displayname": "A"}],
         "host c1, account a@example.test (mailops_accounts[0]), field displayname: unknown key "
-        "'displayname'. Fix: remove it or use one of: email, server, incoming, outgoing, allow_insecure, "
-        "timeout, display_name, username, user, password, oauth2, pop3, check_interval_minutes, "
-        "signature, reply_to.",
+        "'displayname' (did you mean display_name?). Fix: rename it to display_name, or remove it (known keys: "
+        "email, server, incoming, outgoing, allow_insecure, timeout, display_name, username, user, password, "
+        "oauth2, pop3, check_interval_minutes, signature, reply_to).",
+        id="unknown-key-near-miss",
+    ),
+    pytest.param(
+        [{"email": "a@example.test", "server": "example", "colour": "blue"}],
+        "host c1, account a@example.test (mailops_accounts[0]), field colour: unknown key 'colour'. Fix: remove "
+        "it or use one of: email, server, incoming, outgoing, allow_insecure, timeout, display_name, username, "
+        "user, password, oauth2, pop3, check_interval_minutes, signature, reply_to.",
         id="unknown-key",
+    ),
+    pytest.param(
+        [{"email": "a@example.test", "incoming": {"protocol": "imap", "hots": "h"}, "outgoing": {"host": "h"}}],
+        "host c1, account a@example.test (mailops_accounts[0]), field incoming.hots: unknown key 'hots' (did you "
+        "mean host?). Fix: rename it to host, or remove it (known keys: protocol, host, port, security, auth).",
+        id="unknown-nested-key-near-miss",
     ),
     pytest.param(
         [{"email": "a@example.test", **_inline(protocol="imaps")}],
