@@ -43,7 +43,7 @@ test-compat: $(addprefix test-compat-,$(COMPAT_CORES))
 
 # The cores side by side (separate venvs, labs, ports and sanity trees), as `make test` runs them.
 compat:
-	$(MAKE) --no-print-directory -j2 test-compat
+	$(MAKE) --no-print-directory -j2 -k test-compat
 
 # One core: every stage in order (a failed stage does not stop the next; its log's tail is shown), then the
 # stage wall times; fails when a stage failed.
