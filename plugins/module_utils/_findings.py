@@ -11,11 +11,9 @@ parameters the engine knows at the time (host, port, timeout, server reply excer
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-SEVERITIES = ("info", "warning", "error")
-VERDICTS = ("ok", "warning", "error")
-FAIL_ON = ("error", "warning", "never")
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import VERDICTS, worst_verdict
 
 
 @dataclass(frozen=True)
@@ -363,6 +361,10 @@ class Finding:
             "fix": self.fix,
         }
 
+    def with_severity(self, severity, stage=None):
+        """The same finding at another severity (and stage): message and fix stay the catalogue's."""
+        return replace(self, severity=severity, stage=stage or self.stage)
+
 
 class _Params(dict):
     def __missing__(self, key):
@@ -393,17 +395,8 @@ def make_finding(code, severity=None, stage=None, **params):
 
 def verdict(findings):
     """ok, warning or error: the worst severity among the findings (info never counts)."""
-    severities = {f.severity if isinstance(f, Finding) else f["severity"] for f in findings}
-    if "error" in severities:
-        return "error"
-    if "warning" in severities:
-        return "warning"
-    return "ok"
-
-
-def worst_verdict(verdicts):
-    rank = {v: i for i, v in enumerate(VERDICTS)}
-    return max(verdicts, key=rank.__getitem__, default="ok")
+    severities = (f.severity if isinstance(f, Finding) else f["severity"] for f in findings)
+    return worst_verdict(s for s in severities if s in VERDICTS)
 
 
 def reaches_fail_on(result_verdict, fail_on):

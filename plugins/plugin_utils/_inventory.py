@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 # The port table and security names are the modules' own: the inventory defaults must be what a probe uses.
 from ansible_collections.mailops.clients.plugins.module_utils._connection import DEFAULT_PORTS, SECURITY_CHOICES
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import endpoint_key
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 PROTOCOLS_IN = ("imap", "pop3")
@@ -103,14 +104,6 @@ class InventoryErrors(InventoryError):
             field=first.field,
             message=f"{len(self.errors)} inventory errors:\n" + "\n".join(lines),
         )
-
-
-def endpoint_key(ep: Mapping) -> str:
-    """``imap://mail.example.test:993/tls``: the identity of an endpoint (protocol, host, port, security)."""
-    host = str(ep["host"]).lower()
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"{ep['protocol']}://{host}:{int(ep['port'])}/{ep['security']}"
 
 
 def _is_str(value) -> bool:
@@ -300,7 +293,8 @@ def _account_label(raw, index):
 
 
 def normalize_account(raw, servers: Mapping | None, index: int = 0, host: str | None = None) -> dict:
-    """Normalize one account (see the brief for the output form); raise InventoryError."""
+    """Normalize one account (the form the ``mail_accounts_normalize`` filter documents in RETURN, see also
+    docs/inventory.md); raise InventoryError."""
     ctx = _Ctx(host, _account_label(raw, index))
     if not isinstance(raw, Mapping):
         raise ctx.error(
