@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,6 @@ from ansible_collections.mailops.clients.plugins.module_utils._findings import (
     failure_message,
     make_finding,
     reaches_fail_on,
-    template_fields,
     verdict,
 )
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import SEVERITIES
@@ -32,6 +32,11 @@ KNOWN_FIELDS = {
     "subject", "issuer", "threshold", "offered", "evidence", "context", "mechanism", "credential", "usable",
     "username", "failed", "total", "codes", "wait", "tls_port", "starttls_port", "advice", "opt_in",
 }  # fmt: skip
+
+
+def template_fields(template):
+    """Names of the ``{field}`` placeholders of a template."""
+    return {name for _unused, name, _unused, _unused in string.Formatter().parse(template) if name}
 
 
 @pytest.mark.parametrize("code", sorted(CATALOGUE))
