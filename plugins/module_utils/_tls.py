@@ -18,17 +18,18 @@ import ssl
 import warnings
 from dataclasses import dataclass
 
+from ansible_collections.mailops.clients.plugins.module_utils._connection import TLS_VERSIONS
 from ansible_collections.mailops.clients.plugins.module_utils._der import children, element, oid
 from ansible_collections.mailops.clients.plugins.module_utils._errors import OptionError
 
-TLS_VERSIONS = {
+# The tls_min_version names (in order, from _connection) as the ssl module's versions.
+_SSL_VERSIONS = {
     "TLSv1": ssl.TLSVersion["TLSv1"],
     "TLSv1.1": ssl.TLSVersion["TLSv1_1"],
     "TLSv1.2": ssl.TLSVersion.TLSv1_2,
     "TLSv1.3": ssl.TLSVersion.TLSv1_3,
 }
-VERSION_ORDER = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-DEPRECATED_VERSIONS = ("TLSv1", "TLSv1.1")
+DEPRECATED_VERSIONS = ("TLSv1", "TLSv1.1")  # RFC 8996
 
 # OpenSSL X509_V_ERR_* codes that say "the chain does not end at a trusted CA".
 _UNTRUSTED_CODES = {2, 19, 20, 21, 24, 27, 28, 29}
@@ -65,14 +66,14 @@ def build_context(settings, verify=None, minimum=None):
     name = minimum or settings.tls_min_version
     with warnings.catch_warnings():  # TLSv1/TLSv1.1 are deprecated names, used here only when asked for
         warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = TLS_VERSIONS[name]
-    if VERSION_ORDER.index(name) < VERSION_ORDER.index("TLSv1.2"):
+        context.minimum_version = _SSL_VERSIONS[name]
+    if TLS_VERSIONS.index(name) < TLS_VERSIONS.index("TLSv1.2"):
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
     return context
 
 
 def version_below(version, minimum):
-    return version in VERSION_ORDER and VERSION_ORDER.index(version) < VERSION_ORDER.index(minimum)
+    return version in TLS_VERSIONS and TLS_VERSIONS.index(version) < TLS_VERSIONS.index(minimum)
 
 
 # --- a small X.509 reader over _der ----------------------------------------------------------------
