@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Shared connection options: the one argument spec, default ports and option validation.
 
-Documented by the doc fragment ``mailops.clients.connection``; ``mail_roundtrip`` uses the same
+Documented by the doc fragment ``mailops.clients._connection``; ``mail_roundtrip`` uses the same
 spec for its ``smtp`` and ``mailbox`` sub-options.
 """
 
@@ -13,12 +13,14 @@ import os
 from dataclasses import dataclass, field
 
 from ansible_collections.mailops.clients.plugins.module_utils._errors import OptionError
+from ansible_collections.mailops.clients.plugins.module_utils._sasl import TOKEN_MECHANISMS
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import FAIL_ON, endpoint_key
 
 PROTOCOLS = ("imap", "pop3", "smtp")
 SECURITY_CHOICES = ("tls", "starttls", "none")
 TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+# auto and every mechanism of _sasl.MECHANISMS, in the order the doc fragment lists them (a unit test holds both)
 AUTH_MECHANISM_CHOICES = ("auto", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER")
-TOKEN_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
 
 DEFAULT_PORTS = {
     ("imap", "tls"): 993,
@@ -67,7 +69,7 @@ def connection_argument_spec(protocol, checks=True):
             {
                 "cert_expiry_warn_days": {"type": "int", "default": 30},
                 "allow_insecure": {"type": "bool", "default": False},
-                "fail_on": {"type": "str", "default": "error", "choices": ["error", "warning", "never"]},
+                "fail_on": {"type": "str", "default": "error", "choices": list(FAIL_ON)},
                 "accounts": {
                     "type": "list",
                     "elements": "dict",
@@ -126,8 +128,8 @@ class Settings:
 
     @property
     def label(self):
-        """The endpoint key used across the collection: ``imap://host:port/security``."""
-        return f"{self.protocol}://{self.host}:{self.port}/{self.security}"
+        """The endpoint key used across the collection (``_vocabulary.endpoint_key``): ``imap://host:port/security``."""
+        return endpoint_key(self.endpoint())
 
     def endpoint(self):
         return {

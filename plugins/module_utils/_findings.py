@@ -1,21 +1,20 @@
 # Copyright: contributors to mailops.clients
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Findings: the catalogue of codes, the Finding record, verdicts and the fail_on decision.
+"""Findings: the catalogue of codes, the Finding record, the verdict of findings and the fail_on decision.
 
 The catalogue is the single source of truth for codes; docs/findings.md documents the same list
 (a unit test keeps both in sync).  Messages and fixes are ``str.format`` templates filled with the
-parameters the engine knows at the time (host, port, timeout, server reply excerpts, ...).
+parameters the engine knows at the time (host, port, timeout, server reply excerpts, ...).  Every finding
+is made by ``make_finding`` from its catalogue entry (``Finding.with_severity`` changes only its severity
+and stage); the verdict names and their order are ``_vocabulary``'s.
 """
 
 from __future__ import annotations
 
-import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-SEVERITIES = ("info", "warning", "error")
-VERDICTS = ("ok", "warning", "error")
-FAIL_ON = ("error", "warning", "never")
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import VERDICTS, worst_verdict
 
 
 @dataclass(frozen=True)
@@ -363,15 +362,14 @@ class Finding:
             "fix": self.fix,
         }
 
+    def with_severity(self, severity, stage=None):
+        """The same finding at another severity (and stage): message and fix stay the catalogue's."""
+        return replace(self, severity=severity, stage=stage or self.stage)
+
 
 class _Params(dict):
     def __missing__(self, key):
         raise KeyError(f"finding template needs parameter {key!r}")
-
-
-def template_fields(template):
-    """Names of the ``{field}`` placeholders of a template (used by tests and by make_finding)."""
-    return {name for _unused, name, _unused, _unused in string.Formatter().parse(template) if name}
 
 
 def make_finding(code, severity=None, stage=None, **params):
@@ -393,17 +391,8 @@ def make_finding(code, severity=None, stage=None, **params):
 
 def verdict(findings):
     """ok, warning or error: the worst severity among the findings (info never counts)."""
-    severities = {f.severity if isinstance(f, Finding) else f["severity"] for f in findings}
-    if "error" in severities:
-        return "error"
-    if "warning" in severities:
-        return "warning"
-    return "ok"
-
-
-def worst_verdict(verdicts):
-    rank = {v: i for i, v in enumerate(VERDICTS)}
-    return max(verdicts, key=rank.__getitem__, default="ok")
+    severities = (f.severity if isinstance(f, Finding) else f["severity"] for f in findings)
+    return worst_verdict(s for s in severities if s in VERDICTS)
 
 
 def reaches_fail_on(result_verdict, fail_on):

@@ -37,13 +37,7 @@ from ansible_collections.mailops.clients.plugins.module_utils._errors import (
     StageTimeout,
     TLSFailure,
 )
-from ansible_collections.mailops.clients.plugins.module_utils._findings import (
-    Finding,
-    excerpt,
-    make_finding,
-    verdict,
-    worst_verdict,
-)
+from ansible_collections.mailops.clients.plugins.module_utils._findings import excerpt, make_finding, verdict
 from ansible_collections.mailops.clients.plugins.module_utils._imap import Imap
 from ansible_collections.mailops.clients.plugins.module_utils._pop3 import Pop3
 from ansible_collections.mailops.clients.plugins.module_utils._smtp import Smtp
@@ -56,6 +50,7 @@ from ansible_collections.mailops.clients.plugins.module_utils._tls import (
     parse_certificate,
     version_below,
 )
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import worst_verdict
 
 MAX_LINE = 8192
 MAX_LINES = 1000
@@ -536,7 +531,7 @@ class Probe:
             self.outcome.fatal = True
             finding = exc.finding
             if exc.stage == "logout":
-                finding = Finding(finding.code, "warning", finding.stage, finding.message, finding.fix)
+                finding = finding.with_severity("warning")
             self.outcome.findings.append(finding)
         except _Halt:
             self.outcome.fatal = True
@@ -894,8 +889,7 @@ class Probe:
         try:
             self._timed("logout", self.dialogue.logout, self.wire)
         except ProbeError as exc:
-            finding = exc.finding
-            self.outcome.findings.append(Finding(finding.code, "warning", "logout", finding.message, finding.fix))
+            self.outcome.findings.append(exc.finding.with_severity("warning", stage="logout"))
 
 
 def run_checks(settings):

@@ -13,11 +13,12 @@ import hashlib
 import hmac
 import json
 
+# Each list in the order auth_mechanism auto prefers its mechanisms over TLS.
 PASSWORD_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")
 TOKEN_MECHANISMS = ("OAUTHBEARER", "XOAUTH2")
 MECHANISMS = PASSWORD_MECHANISMS + TOKEN_MECHANISMS
 # Mechanisms that put the secret itself on the wire (readable without TLS).
-CLEARTEXT_MECHANISMS = ("PLAIN", "LOGIN", "OAUTHBEARER", "XOAUTH2")
+CLEARTEXT_MECHANISMS = ("PLAIN", "LOGIN", *TOKEN_MECHANISMS)
 
 
 class SaslError(ValueError):
@@ -171,10 +172,10 @@ def choose_mechanism(requested, offered, has_password, has_token, encrypted):
     if requested and requested != "auto":
         return (requested, None) if requested in offered else (None, "not_offered")
     if has_token:
-        preference = ("OAUTHBEARER", "XOAUTH2")
+        preference = TOKEN_MECHANISMS
     elif has_password:
         # Over TLS PLAIN is the standard; without TLS prefer CRAM-MD5, which keeps the password off the wire.
-        preference = ("PLAIN", "LOGIN", "CRAM-MD5") if encrypted else ("CRAM-MD5", "PLAIN", "LOGIN")
+        preference = PASSWORD_MECHANISMS if encrypted else ("CRAM-MD5", "PLAIN", "LOGIN")
     else:
         return None, "no_common"
     for name in preference:

@@ -4,7 +4,7 @@
 """TLS for the validation engine: explicit SSLContext, certificate inspection, certificate findings.
 
 Standard library only (this runs on managed nodes): the certificate is read from its DER form with
-a small X.509 reader, because a handshake with verification off (needed to diagnose *why*
+a small X.509 reader over ``_der``, because a handshake with verification off (needed to diagnose *why*
 verification failed) gives no parsed certificate in Python's ssl module.
 """
 
@@ -18,16 +18,18 @@ import ssl
 import warnings
 from dataclasses import dataclass
 
+from ansible_collections.mailops.clients.plugins.module_utils._connection import TLS_VERSIONS
+from ansible_collections.mailops.clients.plugins.module_utils._der import children, element, oid
 from ansible_collections.mailops.clients.plugins.module_utils._errors import OptionError
 
-TLS_VERSIONS = {
+# The tls_min_version names (in order, from _connection) as the ssl module's versions.
+_SSL_VERSIONS = {
     "TLSv1": ssl.TLSVersion["TLSv1"],
     "TLSv1.1": ssl.TLSVersion["TLSv1_1"],
     "TLSv1.2": ssl.TLSVersion.TLSv1_2,
     "TLSv1.3": ssl.TLSVersion.TLSv1_3,
 }
-VERSION_ORDER = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-DEPRECATED_VERSIONS = ("TLSv1", "TLSv1.1")
+DEPRECATED_VERSIONS = ("TLSv1", "TLSv1.1")  # RFC 8996
 
 # OpenSSL X509_V_ERR_* codes that say "the chain does not end at a trusted CA".
 _UNTRUSTED_CODES = {2, 19, 20, 21, 24, 27, 28, 29}
@@ -64,60 +66,21 @@ def build_context(settings, verify=None, minimum=None):
     name = minimum or settings.tls_min_version
     with warnings.catch_warnings():  # TLSv1/TLSv1.1 are deprecated names, used here only when asked for
         warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = TLS_VERSIONS[name]
-    if VERSION_ORDER.index(name) < VERSION_ORDER.index("TLSv1.2"):
+        context.minimum_version = _SSL_VERSIONS[name]
+    if TLS_VERSIONS.index(name) < TLS_VERSIONS.index("TLSv1.2"):
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
     return context
 
 
 def version_below(version, minimum):
-    return version in VERSION_ORDER and VERSION_ORDER.index(version) < VERSION_ORDER.index(minimum)
+    return version in TLS_VERSIONS and TLS_VERSIONS.index(version) < TLS_VERSIONS.index(minimum)
 
 
-# --- a small DER / X.509 reader --------------------------------------------------------------------
+# --- a small X.509 reader over _der ----------------------------------------------------------------
 
 
 class CertificateParseError(ValueError):
     pass
-
-
-def _tlv(data, pos, end=None):
-    end = len(data) if end is None else end
-    if pos + 2 > end:
-        raise CertificateParseError("truncated DER")
-    tag = data[pos]
-    length = data[pos + 1]
-    pos += 2
-    if length & 0x80:
-        count = length & 0x7F
-        if not 1 <= count <= 4 or pos + count > end:
-            raise CertificateParseError("bad DER length")
-        length = int.from_bytes(data[pos : pos + count], "big")
-        pos += count
-    if pos + length > end:
-        raise CertificateParseError("DER value runs past its container")
-    return tag, pos, pos + length
-
-
-def _children(data, start, end):
-    pos = start
-    while pos < end:
-        tag, vstart, vend = _tlv(data, pos, end)
-        yield tag, vstart, vend
-        pos = vend
-
-
-def _oid(raw):
-    if not raw:
-        raise CertificateParseError("empty OID")
-    parts = [raw[0] // 40, raw[0] % 40] if raw[0] < 80 else [2, raw[0] - 80]
-    value = 0
-    for byte in raw[1:]:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            parts.append(value)
-            value = 0
-    return ".".join(str(p) for p in parts)
 
 
 _NAME_OIDS = {
@@ -158,17 +121,17 @@ def _name(data, start, end):
     """RFC 4514 string (most specific RDN first, like ``openssl x509 -nameopt RFC2253``) and CN."""
     rdns = []
     common_names = []
-    for _unused, set_start, set_end in _children(data, start, end):
+    for rdn in children(data, start, end):
         attributes = []
-        for _unused, seq_start, seq_end in _children(data, set_start, set_end):
-            items = list(_children(data, seq_start, seq_end))
+        for attribute in children(data, rdn.start, rdn.end):
+            items = children(data, attribute.start, attribute.end)
             if len(items) != 2:
                 raise CertificateParseError("bad AttributeTypeAndValue")
-            oid = _oid(data[items[0][1] : items[0][2]])
-            value = _string(items[1][0], data[items[1][1] : items[1][2]])
-            if oid == "2.5.4.3":
+            name = oid(data[items[0].start : items[0].end])
+            value = _string(items[1].tag, data[items[1].start : items[1].end])
+            if name == "2.5.4.3":
                 common_names.append(value)
-            attributes.append(f"{_NAME_OIDS.get(oid, oid)}={_escape_rdn(value)}")
+            attributes.append(f"{_NAME_OIDS.get(name, name)}={_escape_rdn(value)}")
         rdns.append("+".join(attributes))
     return ",".join(reversed(rdns)), common_names
 
@@ -187,7 +150,7 @@ def _time(tag, raw):
 
 def _general_names(data, start, end):
     names = []
-    for tag, vstart, vend in _children(data, start, end):
+    for tag, _offset, vstart, vend in children(data, start, end):
         raw = data[vstart:vend]
         if tag == 0x82:
             names.append("DNS:" + raw.decode("ascii", "replace"))
@@ -216,35 +179,35 @@ class CertificateInfo:
 def parse_certificate(der):
     """Read subject, issuer, validity and subjectAltName from a DER X.509 certificate."""
     try:
-        _unused, cert_start, cert_end = _tlv(der, 0)
-        tbs_tag, tbs_start, tbs_end = _tlv(der, cert_start, cert_end)
-        if tbs_tag != 0x30:
+        certificate = element(der, 0)
+        tbs = element(der, certificate.start, certificate.end)
+        if tbs.tag != 0x30:
             raise CertificateParseError("not a certificate")
-        fields = list(_children(der, tbs_start, tbs_end))
-        if fields and fields[0][0] == 0xA0:  # explicit version
+        fields = children(der, tbs.start, tbs.end)
+        if fields and fields[0].tag == 0xA0:  # explicit version
             fields = fields[1:]
         # serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, [1], [2], [3]
         issuer_field, validity_field, subject_field = fields[2], fields[3], fields[4]
-        issuer, _unused = _name(der, issuer_field[1], issuer_field[2])
-        subject, common_names = _name(der, subject_field[1], subject_field[2])
-        times = list(_children(der, validity_field[1], validity_field[2]))
-        not_before = _time(times[0][0], der[times[0][1] : times[0][2]])
-        not_after = _time(times[1][0], der[times[1][1] : times[1][2]])
+        issuer, _unused = _name(der, issuer_field.start, issuer_field.end)
+        subject, common_names = _name(der, subject_field.start, subject_field.end)
+        times = children(der, validity_field.start, validity_field.end)
+        not_before = _time(times[0].tag, der[times[0].start : times[0].end])
+        not_after = _time(times[1].tag, der[times[1].start : times[1].end])
         sans = []
         has_san = False
-        for tag, start, end in fields[6:]:
-            if tag != 0xA3:
+        for field in fields[6:]:
+            if field.tag != 0xA3:
                 continue
-            _unused, ext_start, ext_end = _tlv(der, start, end)
-            for _unused, one_start, one_end in _children(der, ext_start, ext_end):
-                parts = list(_children(der, one_start, one_end))
-                if _oid(der[parts[0][1] : parts[0][2]]) != "2.5.29.17":
+            extensions = element(der, field.start, field.end)
+            for extension in children(der, extensions.start, extensions.end):
+                parts = children(der, extension.start, extension.end)
+                if oid(der[parts[0].start : parts[0].end]) != "2.5.29.17":
                     continue
                 has_san = True
-                _unused, seq_tag_start, seq_tag_end = _tlv(der, parts[-1][1], parts[-1][2])
-                sans = _general_names(der, seq_tag_start, seq_tag_end)
-        issuer_raw = der[issuer_field[1] : issuer_field[2]]
-        subject_raw = der[subject_field[1] : subject_field[2]]
+                names = element(der, parts[-1].start, parts[-1].end)
+                sans = _general_names(der, names.start, names.end)
+        issuer_raw = der[issuer_field.start : issuer_field.end]
+        subject_raw = der[subject_field.start : subject_field.end]
     except (IndexError, ValueError, UnicodeDecodeError) as exc:
         raise CertificateParseError(f"cannot read the server certificate: {exc}") from None
     return CertificateInfo(

@@ -8,8 +8,8 @@ with the plist as encapsulated ``id-data`` content, the signer certificate and a
 The signature carries a ``signingTime`` attribute, so two signatures of the same plist differ;
 `is_current` therefore decides idempotence by looking inside an existing file (same plist, same
 certificates, a signature that still verifies with the configured certificate) instead of comparing
-bytes. Only a small DER reader is needed for that; it accepts what this module and OpenSSL write
-(definite lengths) and reports anything else as "not current", which only costs a re-signature.
+bytes. The small DER reader of module_utils/_der is enough for that; it accepts what this module and OpenSSL
+write (definite lengths) and reports anything else as "not current", which only costs a re-signature.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 
+from ansible_collections.mailops.clients.plugins.module_utils._der import DERError, Element, children, element
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 try:
@@ -126,47 +127,14 @@ def looks_signed(data: bytes) -> bool:
     return data[:1] == b"\x30"
 
 
-# --- a minimal DER reader: enough for ContentInfo/SignedData/SignerInfo ---------------------------
+# --- reading SignedData with the DER reader of module_utils/_der ------------------------------------
 
 
-def _tlv(buf: bytes, pos: int, end: int | None = None) -> tuple[int, int, int]:
-    """(tag, start of value, end of value) of the element at ``pos``."""
-    end = len(buf) if end is None else end
-    if pos + 2 > end:
-        raise CMSError("truncated DER")
-    tag = buf[pos]
-    if tag & 0x1F == 0x1F:
-        raise CMSError("multi-byte DER tags are not used in SignedData")
-    length = buf[pos + 1]
-    pos += 2
-    if length == 0x80:
-        raise CMSError("indefinite-length (BER) encoding is not supported")
-    if length & 0x80:
-        count = length & 0x7F
-        if count > 4 or pos + count > end:
-            raise CMSError("bad DER length")
-        length = int.from_bytes(buf[pos : pos + count], "big")
-        pos += count
-    if pos + length > end:
-        raise CMSError("truncated DER")
-    return tag, pos, pos + length
-
-
-def _children(buf: bytes, start: int, end: int) -> list:
-    items = []
-    pos = start
-    while pos < end:
-        tag, vstart, vend = _tlv(buf, pos, end)
-        items.append((tag, pos, vstart, vend))
-        pos = vend
-    return items
-
-
-def _octets(buf: bytes, tag: int, start: int, end: int) -> bytes:
-    if tag == 0x04:
-        return buf[start:end]
-    if tag == 0x24:  # constructed OCTET STRING (BER producers): concatenate the pieces
-        return b"".join(_octets(buf, t, s, e) for t, _p, s, e in _children(buf, start, end))
+def _octets(buf: bytes, item: Element) -> bytes:
+    if item.tag == 0x04:
+        return buf[item.start : item.end]
+    if item.tag == 0x24:  # constructed OCTET STRING (BER producers): concatenate the pieces
+        return b"".join(_octets(buf, piece) for piece in children(buf, item.start, item.end))
     raise CMSError("expected an OCTET STRING")
 
 
@@ -182,57 +150,69 @@ class SignedFile:
 
 def parse_signed(data: bytes) -> SignedFile:
     """The parts of a DER SignedData (one signer) needed to check it; raises `CMSError` otherwise."""
-    tag, start, end = _tlv(data, 0)
-    if tag != 0x30 or end != len(data):
+    try:
+        return _signed(data)
+    except DERError as exc:
+        raise CMSError(str(exc)) from None
+
+
+def _signed(data: bytes) -> SignedFile:
+    top = element(data, 0)
+    if top.tag != 0x30 or top.end != len(data):
         raise CMSError("not a DER ContentInfo")
-    info = _children(data, start, end)
-    if len(info) != 2 or data[info[0][1] : info[0][3]] != OID_SIGNED_DATA or info[1][0] != 0xA0:
+    info = children(data, top.start, top.end)
+    if len(info) != 2 or _whole(data, info[0]) != OID_SIGNED_DATA or info[1].tag != 0xA0:
         raise CMSError("not CMS SignedData")
-    inner = _children(data, info[1][2], info[1][3])
-    if len(inner) != 1 or inner[0][0] != 0x30:
+    inner = children(data, info[1].start, info[1].end)
+    if len(inner) != 1 or inner[0].tag != 0x30:
         raise CMSError("bad SignedData")
-    parts = _children(data, inner[0][2], inner[0][3])
+    parts = children(data, inner[0].start, inner[0].end)
     # version, digestAlgorithms, encapContentInfo, [0] certificates, [1] crls, signerInfos
     if len(parts) < 4:
         raise CMSError("bad SignedData")
-    encap = _children(data, parts[2][2], parts[2][3])
-    if len(encap) != 2 or data[encap[0][1] : encap[0][3]] != OID_DATA or encap[1][0] != 0xA0:
+    encap = children(data, parts[2].start, parts[2].end)
+    if len(encap) != 2 or _whole(data, encap[0]) != OID_DATA or encap[1].tag != 0xA0:
         raise CMSError("SignedData does not carry attached id-data content")
-    content_el = _children(data, encap[1][2], encap[1][3])
+    content_el = children(data, encap[1].start, encap[1].end)
     if len(content_el) != 1:
         raise CMSError("bad encapsulated content")
-    content = _octets(data, content_el[0][0], content_el[0][2], content_el[0][3])
+    content = _octets(data, content_el[0])
     certificates = set()
     signer_infos = None
-    for tag, _pos, vstart, vend in parts[3:]:
-        if tag == 0xA0:
-            certificates = {data[p:ve] for _t, p, _vs, ve in _children(data, vstart, vend)}
-        elif tag == 0x31:
-            signer_infos = _children(data, vstart, vend)
+    for part in parts[3:]:
+        if part.tag == 0xA0:
+            certificates = {_whole(data, cert) for cert in children(data, part.start, part.end)}
+        elif part.tag == 0x31:
+            signer_infos = children(data, part.start, part.end)
     if not signer_infos or len(signer_infos) != 1:
         raise CMSError("expected exactly one signer")
-    fields = _children(data, signer_infos[0][2], signer_infos[0][3])
+    fields = children(data, signer_infos[0].start, signer_infos[0].end)
     # version, sid, digestAlgorithm, [0] signedAttrs OPTIONAL, signatureAlgorithm, signature, ...
-    digest_alg = _children(data, fields[2][2], fields[2][3])
-    digest = DIGESTS.get(data[digest_alg[0][1] : digest_alg[0][3]]) if digest_alg else None
+    digest_alg = children(data, fields[2].start, fields[2].end)
+    digest = DIGESTS.get(_whole(data, digest_alg[0])) if digest_alg else None
     index = 3
     signed_attrs = None
     message_digest = None
-    if fields[index][0] == 0xA0:
-        tag, pos, vstart, vend = fields[index]
+    if fields[index].tag == 0xA0:
+        attrs = fields[index]
         # The signature covers the attributes DER-encoded as a SET (tag 0x31), not as the [0] field.
-        signed_attrs = b"\x31" + data[pos + 1 : vend]
-        for _t, _p, astart, aend in _children(data, vstart, vend):
-            attr = _children(data, astart, aend)
-            if len(attr) == 2 and data[attr[0][1] : attr[0][3]] == OID_MESSAGE_DIGEST:
-                values = _children(data, attr[1][2], attr[1][3])
-                if values and values[0][0] == 0x04:
-                    message_digest = data[values[0][2] : values[0][3]]
+        signed_attrs = b"\x31" + data[attrs.offset + 1 : attrs.end]
+        for one in children(data, attrs.start, attrs.end):
+            attr = children(data, one.start, one.end)
+            if len(attr) == 2 and _whole(data, attr[0]) == OID_MESSAGE_DIGEST:
+                values = children(data, attr[1].start, attr[1].end)
+                if values and values[0].tag == 0x04:
+                    message_digest = data[values[0].start : values[0].end]
         index += 1
-    if len(fields) < index + 2 or fields[index + 1][0] != 0x04:
+    if len(fields) < index + 2 or fields[index + 1].tag != 0x04:
         raise CMSError("bad SignerInfo")
-    signature = data[fields[index + 1][2] : fields[index + 1][3]]
+    signature = data[fields[index + 1].start : fields[index + 1].end]
     return SignedFile(content, certificates, digest, signed_attrs, message_digest, signature)
+
+
+def _whole(buf: bytes, item: Element) -> bytes:
+    """The whole encoding of ``item``: tag, length and value."""
+    return buf[item.offset : item.end]
 
 
 def extract_content(data: bytes) -> bytes:

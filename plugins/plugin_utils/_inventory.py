@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 
 # The port table and security names are the modules' own: the inventory defaults must be what a probe uses.
 from ansible_collections.mailops.clients.plugins.module_utils._connection import DEFAULT_PORTS, SECURITY_CHOICES
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import endpoint_key
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 PROTOCOLS_IN = ("imap", "pop3")
@@ -106,14 +107,6 @@ class InventoryErrors(InventoryError):
         )
 
 
-def endpoint_key(ep: Mapping) -> str:
-    """``imap://mail.example.test:993/tls``: the identity of an endpoint (protocol, host, port, security)."""
-    host = str(ep["host"]).lower()
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"{ep['protocol']}://{host}:{int(ep['port'])}/{ep['security']}"
-
-
 def _is_str(value) -> bool:
     return isinstance(value, str)
 
@@ -195,6 +188,14 @@ def _check_keys(ctx, data, allowed, field_prefix):
         raise ctx.error(name, f"unknown key '{key}'", f"remove it or use one of: {', '.join(allowed)}")
 
 
+def _dictionary(ctx, field, value, allowed, what, fix):
+    """``value`` when it is a dictionary with only ``allowed`` keys; else the error "expected ``what``, got ..."."""
+    if not isinstance(value, Mapping):
+        raise ctx.error(field, f"expected {what}, got {_show(value)}", fix)
+    _check_keys(ctx, value, allowed, field or "")
+    return value
+
+
 def _int(ctx, field, value, *, low, high, what):
     if isinstance(value, bool) or not (isinstance(value, int) or (_is_str(value) and value.strip().isdigit())):
         raise ctx.error(
@@ -253,13 +254,14 @@ def _choice(ctx, field, value, choices, what):
 
 def _direction(ctx, data, direction, field, username, allow_insecure):
     """Normalize one side (incoming/outgoing) of a server definition."""
-    if not isinstance(data, Mapping):
-        raise ctx.error(
-            field,
-            f"expected a dictionary with host, port, security and auth, got {_show(data)}",
-            f"define {field} as a dictionary, e.g. {{host: mail.example.com, security: tls}}",
-        )
-    _check_keys(ctx, data, DIRECTION_KEYS[direction], field)
+    _dictionary(
+        ctx,
+        field,
+        data,
+        DIRECTION_KEYS[direction],
+        "a dictionary with host, port, security and auth",
+        f"define {field} as a dictionary, e.g. {{host: mail.example.com, security: tls}}",
+    )
     if direction == "incoming":
         if data.get("protocol") is None:
             raise ctx.error(f"{field}.protocol", "missing protocol", "set it to imap or pop3")
@@ -310,15 +312,17 @@ def _account_label(raw, index):
 
 
 def normalize_account(raw, servers: Mapping | None, index: int = 0, host: str | None = None) -> dict:
-    """Normalize one account (see the brief for the output form); raise InventoryError."""
+    """Normalize one account (the form the ``mail_accounts_normalize`` filter documents in RETURN, see also
+    docs/inventory.md); raise InventoryError."""
     ctx = _Ctx(host, _account_label(raw, index))
-    if not isinstance(raw, Mapping):
-        raise ctx.error(
-            None,
-            f"expected a dictionary with at least email and server, got {_show(raw)}",
-            "write each account as a dictionary, e.g. {email: alice@example.com, server: example}",
-        )
-    _check_keys(ctx, raw, ACCOUNT_KEYS, "")
+    _dictionary(
+        ctx,
+        None,
+        raw,
+        ACCOUNT_KEYS,
+        "a dictionary with at least email and server",
+        "write each account as a dictionary, e.g. {email: alice@example.com, server: example}",
+    )
     email = raw.get("email")
     if email is None:
         raise ctx.error("email", "missing email", "set email to the account's address")
@@ -412,13 +416,14 @@ def normalize_account(raw, servers: Mapping | None, index: int = 0, host: str | 
 
     oauth2 = raw.get("oauth2")
     if oauth2 is not None:
-        if not isinstance(oauth2, Mapping):
-            raise ctx.error(
-                "oauth2",
-                f"expected a dictionary with issuer and scope, got {_show(oauth2)}",
-                "write oauth2: {issuer: login.example.com, scope: ...}",
-            )
-        _check_keys(ctx, oauth2, OAUTH2_KEYS, "oauth2")
+        _dictionary(
+            ctx,
+            "oauth2",
+            oauth2,
+            OAUTH2_KEYS,
+            "a dictionary with issuer and scope",
+            "write oauth2: {issuer: login.example.com, scope: ...}",
+        )
         for key in OAUTH2_KEYS:
             if not _is_str(oauth2.get(key)) or not oauth2.get(key):
                 raise ctx.error(f"oauth2.{key}", f"missing {key}", f"set oauth2.{key} to a non-empty string")
@@ -433,13 +438,9 @@ def normalize_account(raw, servers: Mapping | None, index: int = 0, host: str | 
     pop3 = raw.get("pop3")
     if incoming["protocol"] == "pop3":
         pop3 = {} if pop3 is None else pop3
-        if not isinstance(pop3, Mapping):
-            raise ctx.error(
-                "pop3",
-                f"expected a dictionary, got {_show(pop3)}",
-                "write pop3: {leave_on_server: true, delete_after_days: 14}",
-            )
-        _check_keys(ctx, pop3, POP3_KEYS, "pop3")
+        _dictionary(
+            ctx, "pop3", pop3, POP3_KEYS, "a dictionary", "write pop3: {leave_on_server: true, delete_after_days: 14}"
+        )
         leave = _bool(ctx, "pop3.leave_on_server", pop3.get("leave_on_server", False))
         days = _optional_int(
             ctx, "pop3.delete_after_days", pop3.get("delete_after_days"), low=1, high=36500, what="delete_after_days"

@@ -17,10 +17,11 @@ import re
 from collections.abc import Mapping, Sequence
 
 from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding
-from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import AUTH_MECHANISMS, endpoint_key, endpoints
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import SEVERITIES, VERDICTS, endpoint_key
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import worst_verdict as worst
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import AUTH_MECHANISMS, endpoints
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
-VERDICTS = ("ok", "warning", "error")
 # module options the role passes through (never secrets); keys of mailops_verify_options
 PROBE_OPTIONS = (
     "validate_certs",
@@ -39,19 +40,10 @@ class VerifyError(ValueError):
     """Bad input to the verify helpers (wrong option, malformed results)."""
 
 
-def worst(verdicts) -> str:
-    rank = {v: i for i, v in enumerate(VERDICTS)}
-    result = "ok"
-    for verdict in verdicts:
-        if rank.get(verdict, 2) > rank[result]:
-            result = verdict if verdict in rank else "error"
-    return result
-
-
 def _finding(raw) -> dict:
     raw = raw if isinstance(raw, Mapping) else {"message": str(raw)}
     finding = {key: (None if raw.get(key) is None else str(raw.get(key))) for key in FINDING_KEYS}
-    if finding["severity"] not in ("info", "warning", "error"):
+    if finding["severity"] not in SEVERITIES:
         finding["severity"] = "error"
     return finding
 

@@ -17,8 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import endpoint_key
 from ansible_collections.mailops.clients.plugins.plugin_utils._cms import extract_content
-from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import endpoint_key, normalize_accounts
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import normalize_accounts
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec

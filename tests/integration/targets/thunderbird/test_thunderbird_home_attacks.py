@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import endpoint_key, normalize_accounts
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import endpoint_key
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import normalize_accounts
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import BLOCK_BEGIN
 from ansible_recap import recap
 from homeattack import (

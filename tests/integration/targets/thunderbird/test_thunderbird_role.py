@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import endpoint_key, normalize_accounts
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import endpoint_key
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import normalize_accounts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" / "plugin_utils"))
 from ansible_recap import recap

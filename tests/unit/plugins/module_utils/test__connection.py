@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import pytest
+from ansible_collections.mailops.clients.plugins.module_utils import _sasl
 from ansible_collections.mailops.clients.plugins.module_utils._connection import (
+    AUTH_MECHANISM_CHOICES,
     DEFAULT_PORTS,
     Credentials,
     connection_argument_spec,
@@ -188,3 +190,9 @@ def test_the_doc_fragment_is_yaml_and_documents_exactly_the_shared_options():
     for name, entry in spec.items():
         assert options[name]["type"] == entry["type"], name
         assert options[name].get("default") == entry.get("default"), name
+        assert options[name].get("choices") == entry.get("choices"), name
+
+
+def test_auth_mechanism_choices_are_auto_and_the_sasl_mechanisms():
+    assert AUTH_MECHANISM_CHOICES[0] == "auto"
+    assert sorted(AUTH_MECHANISM_CHOICES[1:]) == sorted(_sasl.MECHANISMS)

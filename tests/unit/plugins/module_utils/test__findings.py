@@ -6,21 +6,20 @@
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 
 import pytest
 from ansible_collections.mailops.clients.plugins.module_utils._findings import (
     CATALOGUE,
-    SEVERITIES,
     Finding,
     excerpt,
     failure_message,
     make_finding,
     reaches_fail_on,
-    template_fields,
     verdict,
-    worst_verdict,
 )
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import SEVERITIES
 
 DOCS = Path(__file__).resolve().parents[4] / "docs" / "findings.md"
 STAGES = {
@@ -33,6 +32,11 @@ KNOWN_FIELDS = {
     "subject", "issuer", "threshold", "offered", "evidence", "context", "mechanism", "credential", "usable",
     "username", "failed", "total", "codes", "wait", "tls_port", "starttls_port", "advice", "opt_in",
 }  # fmt: skip
+
+
+def template_fields(template):
+    """Names of the ``{field}`` placeholders of a template."""
+    return {name for _unused, name, _unused, _unused in string.Formatter().parse(template) if name}
 
 
 @pytest.mark.parametrize("code", sorted(CATALOGUE))
@@ -100,11 +104,15 @@ def test_verdict_is_worst_severity_and_info_never_counts(severities, expected):
     assert verdict([f.as_dict() for f in findings]) == expected
 
 
-@pytest.mark.parametrize(
-    ("verdicts", "expected"), [([], "ok"), (["ok", "warning"], "warning"), (["error", "ok", "warning"], "error")]
-)
-def test_worst_verdict(verdicts, expected):
-    assert worst_verdict(verdicts) == expected
+def test_with_severity_keeps_the_catalogue_text():
+    finding = make_finding("connection_closed", stage="logout")
+    lowered = finding.with_severity("warning")
+    assert lowered == Finding("connection_closed", "warning", "logout", finding.message, finding.fix)
+    assert finding.severity == "error"
+    timeout = make_finding("command_timeout", command="QUIT", timeout=5, protocol="IMAP")
+    moved = timeout.with_severity("warning", "logout")
+    assert (moved.severity, moved.stage) == ("warning", "logout")
+    assert moved.message == "no complete answer to QUIT within 5s"
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ import copy
 import re
 
 import pytest
+from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import endpoint_key
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import (
     InventoryError,
     InventoryErrors,
-    endpoint_key,
     endpoints,
     normalize_accounts,
     normalize_fleet,
@@ -487,21 +487,6 @@ def test_fleet_single_error_is_plain():
 
 def test_fleet_defaults_hosts_without_accounts():
     assert normalize_fleet({"c1": (None, None)}) == {"c1": []}
-
-
-@pytest.mark.parametrize(
-    ("ep", "key"),
-    [
-        (
-            {"protocol": "imap", "host": "Mail.Example.Test", "port": 993, "security": "tls"},
-            "imap://mail.example.test:993/tls",
-        ),
-        ({"protocol": "smtp", "host": "::1", "port": "587", "security": "starttls"}, "smtp://[::1]:587/starttls"),
-        ({"protocol": "pop3", "host": "127.0.0.1", "port": 110, "security": "none"}, "pop3://127.0.0.1:110/none"),
-    ],
-)
-def test_endpoint_key(ep, key):
-    assert endpoint_key(ep) == key
 
 
 def test_endpoints_unique_across_hosts_with_deduplicated_credentials():

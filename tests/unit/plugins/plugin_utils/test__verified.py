@@ -21,7 +21,6 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
     plan,
     renderer_gate,
     verdict_lines,
-    worst,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import report_json, report_junit
 
@@ -84,7 +83,7 @@ def _result(probe, verdict="ok", findings=(), accounts=None):
 
 
 def _results(probes):
-    """Results shaped like the issue 3 modules: per-account entries in order, an account_failures summary."""
+    """Results shaped like the *_server_info modules': per-account entries in order, an account_failures summary."""
     out = []
     for probe in probes:
         if probe["key"] == POP3:
@@ -514,14 +513,6 @@ def test_gate_changed_settings_do_not_match_old_results():
     result = gate(moved["c1"], _verified("c1"))
     assert result["unverified"] == ["alice@example.test"]
     assert result["refusals"][0].startswith("- endpoint imap://mail.example.test:10993/tls was not verified")
-
-
-@pytest.mark.parametrize(
-    ("verdicts", "expected"),
-    [([], "ok"), (["ok", "warning"], "warning"), (["warning", "error", "ok"], "error"), (["bogus"], "error")],
-)
-def test_worst(verdicts, expected):
-    assert worst(verdicts) == expected
 
 
 # --- the one rule: logins that were to be checked must have succeeded ------------------------------------------
