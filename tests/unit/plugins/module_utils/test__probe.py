@@ -16,7 +16,7 @@ from ansible_collections.mailops.clients.plugins.module_utils._errors import (
     ProtocolError,
     StageTimeout,
 )
-from ansible_collections.mailops.clients.plugins.module_utils._probe import MAX_LINE, MAX_LINES, Wire, _looks_binary
+from ansible_collections.mailops.clients.plugins.module_utils._wire import MAX_LINE, MAX_LINES, Wire, _looks_binary
 
 
 @pytest.fixture
