@@ -36,7 +36,21 @@ def encode_response(wire, response):
 
 
 class Dialogue:
-    """One connection's conversation in one protocol; subclasses fill in the protocol's rules."""
+    """One connection's conversation in one protocol; subclasses fill in the protocol's rules.
+
+    Every subclass implements, each speaking over a ``Wire``:
+
+    * ``read_greeting(wire)``: read and check the greeting; the capabilities it carries, or None;
+    * ``capabilities(wire)``: ask for them (a list of strings in the protocol's own form);
+    * ``starttls_offered(capabilities)`` and ``starttls(wire)`` (``TLSFailure`` starttls_failed when refused);
+    * ``auth_mechanisms(capabilities)``: the SASL mechanisms offered, upper case;
+    * ``authenticate(wire, mechanism, capabilities)``: a SASL exchange, (succeeded, the server's final text);
+    * ``logout(wire)``.
+
+    A protocol with a password command of its own sets ``login_command`` and implements
+    ``login(wire, username, password)`` and ``login_command_offered``.  The round trip uses
+    ``open_mailbox``, ``find_message`` and ``delete_message`` (IMAP, POP3) and ``send_message`` (SMTP).
+    """
 
     protocol = None  # "imap", "pop3" or "smtp": the protocol of the settings this dialogue serves
     starttls_command = None  # the command that starts TLS (RFC 3501 STARTTLS, RFC 2595 STLS, RFC 3207 STARTTLS)
@@ -55,26 +69,6 @@ class Dialogue:
     def display(self):
         return protocol_name(self.protocol)
 
-    # --- stages up to the login --------------------------------------------------------------------
-    def read_greeting(self, wire):
-        """Read and check the greeting; returns the capabilities it carries, or None."""
-        raise NotImplementedError
-
-    def capabilities(self, wire):
-        """Ask for the capabilities (a list of strings in the protocol's own form)."""
-        raise NotImplementedError
-
-    def starttls_offered(self, capabilities):
-        raise NotImplementedError
-
-    def starttls(self, wire):
-        """Send the STARTTLS command; raises ``TLSFailure`` (starttls_failed) when the server refuses."""
-        raise NotImplementedError
-
-    def auth_mechanisms(self, capabilities):
-        """The SASL mechanisms offered, upper case."""
-        raise NotImplementedError
-
     def login_command_offered(self, capabilities):
         """Whether ``login_command`` may be used on this connection."""
         return False
@@ -92,17 +86,6 @@ class Dialogue:
         if self.login_command_offered(capabilities):
             ways.append(self.login_command_text)
         return ways
-
-    def authenticate(self, wire, mechanism, capabilities):
-        """A SASL exchange with ``mechanism``; returns (succeeded, the server's final text)."""
-        raise NotImplementedError
-
-    def login(self, wire, username, password):
-        """``login_command``; returns (succeeded, the server's final text)."""
-        raise NotImplementedError
-
-    def logout(self, wire):
-        raise NotImplementedError
 
     def too_many_steps(self, wire, mechanism):
         """The error for a SASL exchange that did not end within ``MAX_AUTH_STEPS`` challenges."""
