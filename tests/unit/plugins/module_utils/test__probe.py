@@ -1,7 +1,8 @@
 # Copyright: contributors to mailops.clients
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The engine's Wire over a real socket pair: bounded lines, bounded replies, deadlines, garbage."""
+"""The engine's Wire over a real socket pair (bounded lines, bounded replies, deadlines, garbage), and the
+engine's one STARTTLS sequence against small fault servers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import threading
 import time
 
+import faultservers as fs
 import pytest
 from ansible_collections.mailops.clients.plugins.module_utils._connection import validate
 from ansible_collections.mailops.clients.plugins.module_utils._errors import (
@@ -160,3 +162,28 @@ def test_excerpt_hides_registered_secrets(pair):
     w = wire(ours)
     w.remember_secret("QUJD")
     assert w.excerpt("NO s3cret QUJD wrong") == "NO <hidden> <hidden> wrong"
+
+
+@pytest.mark.parametrize(
+    ("protocol", "before_tls"),
+    [("imap", ["STARTTLS"]), ("pop3", ["CAPA", "STLS"]), ("smtp", ["EHLO", "STARTTLS"])],
+)
+def test_the_diagnostic_connection_takes_the_probes_own_starttls_sequence(tmp_path, protocol, before_tls):
+    # The handshake fails verification (a self-signed certificate), so the engine reads the certificate again over
+    # a second, unverified connection: the same greeting, capabilities and STARTTLS command as the probe's own.
+    cert, key = fs.issue_cert(None, None, ["selfsigned.example.test"])
+    behaviour = fs.starttls_with(protocol, fs.server_context(cert, key, tmp_path))
+    with fs.FaultServer(behaviour) as server:
+        result = fs.check(
+            protocol,
+            host="127.0.0.1",
+            port=server.port,
+            security="starttls",
+            server_name="selfsigned.example.test",
+            timeout=5,
+        )
+    assert [(f["code"], f["message"]) for f in result["findings"]] == [
+        ("cert_self_signed", "the server certificate is self-signed (CN=selfsigned.example.test)")
+    ]
+    assert result["certificate"]["subject"] == "CN=selfsigned.example.test"
+    assert behaviour.commands == [before_tls, before_tls]
