@@ -28,8 +28,10 @@ if not _LINK.exists():
         _LINK.symlink_to(REPO_ROOT, target_is_directory=True)
 sys.path.insert(0, str(COLLECTIONS_DIR))
 sys.path.insert(0, str(REPO_ROOT / "tools"))
-# shared test helpers (faultservers, ansible_recap)
+# shared test helpers: tests/support (faultservers, for unit and integration tests alike); tests/integration
+# (ansible_recap, homeattack, for integration tests)
 sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))
+sys.path.insert(0, str(REPO_ROOT / "tests" / "support"))
 
 from maillab import MailLab  # noqa: E402  (needs tools/ on sys.path)
 

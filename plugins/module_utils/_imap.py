@@ -1,24 +1,27 @@
 # Copyright: contributors to mailops.clients
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""IMAP4rev1 client dialogue (RFC 3501/9051) over the engine's bounded ``Wire``.
+"""IMAP4rev1 client dialogue (RFC 3501/9051) over the bounded ``_wire.Wire``.
 
 Only what validation and the round trip need: greeting, CAPABILITY, STARTTLS, AUTHENTICATE,
-LOGIN, SELECT, UID SEARCH, UID STORE, (UID) EXPUNGE, LOGOUT.  Each command's reply is read line by
-line with the wire's per-line and per-reply limits and the stage deadline.
+LOGIN, SELECT, NOOP, UID SEARCH, UID STORE, UID EXPUNGE, LOGOUT.  Each command's reply is read line
+by line with the wire's per-line and per-reply limits and the stage deadline.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 
-from ansible_collections.mailops.clients.plugins.module_utils._errors import AuthFailure, ProtocolError, TLSFailure
+from ansible_collections.mailops.clients.plugins.module_utils._dialogue import (
+    MAX_AUTH_STEPS,
+    Dialogue,
+    decode_challenge,
+    encode_response,
+)
+from ansible_collections.mailops.clients.plugins.module_utils._errors import ProtocolError, TLSFailure
 
 _CAPABILITY_CODE = re.compile(r"\[CAPABILITY ([^\]]*)\]", re.IGNORECASE)
 _QUOTABLE = re.compile(r"^[\x20-\x7e]*$")
-MAX_AUTH_STEPS = 6
 
 
 def parse_capabilities(line):
@@ -37,6 +40,7 @@ def auth_mechanisms(capabilities):
 
 
 def login_disabled(capabilities):
+    """LOGINDISABLED (RFC 3501 section 6.2.3): the LOGIN command is refused on this connection."""
     return "LOGINDISABLED" in (c.upper() for c in capabilities)
 
 
@@ -47,13 +51,15 @@ def quote(value):
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class Imap:
+class Imap(Dialogue):
     protocol = "imap"
-    display = "IMAP"
     starttls_command = "STARTTLS"
+    login_command = "IMAP-LOGIN"
+    login_command_text = "the LOGIN command"
 
     def __init__(self):
         self._counter = 0
+        self._mailbox_caps = []
 
     def _tag(self):
         self._counter += 1
@@ -62,7 +68,7 @@ class Imap:
     # --- reading -------------------------------------------------------------------------------
     def read_greeting(self, wire):
         line = wire.read_line()
-        wire.check_greeting(line, "imap")
+        wire.check_greeting(line)
         if line.upper().startswith("* BYE"):
             raise wire.error(ProtocolError, "service_unavailable", reply=wire.excerpt(line))
         return parse_capabilities(line)
@@ -112,11 +118,20 @@ class Imap:
         if status != "OK":
             raise wire.error(TLSFailure, "starttls_failed", command="STARTTLS", reply=wire.excerpt(f"{status} {reply}"))
 
-    auth_mechanisms = staticmethod(auth_mechanisms)
+    def auth_mechanisms(self, capabilities):
+        return auth_mechanisms(capabilities)
 
-    def password_commands(self, capabilities):
-        """Non-SASL ways to send a password here (the LOGIN command unless LOGINDISABLED)."""
-        return [] if login_disabled(capabilities) else ["IMAP-LOGIN"]
+    def login_command_offered(self, capabilities):
+        return not login_disabled(capabilities)
+
+    def login_refused(self, capabilities):
+        return "LOGINDISABLED" if login_disabled(capabilities) else None
+
+    def capability_findings(self, capabilities, settings):
+        if login_disabled(capabilities) and not self.password_ways(capabilities):
+            evidence = "LOGINDISABLED, and no AUTH=PLAIN or AUTH=LOGIN before STARTTLS"
+            return [("login_disabled", "info" if settings.security == "none" else None, {"evidence": evidence})]
+        return []
 
     # --- authentication -------------------------------------------------------------------------
     def authenticate(self, wire, mechanism, capabilities):
@@ -124,8 +139,8 @@ class Imap:
         tag = self._tag()
         initial = mechanism.initial_response()
         if initial is not None and "SASL-IR" in (c.upper() for c in capabilities):
-            encoded = wire.remember_secret(base64.b64encode(initial).decode("ascii")) or "="
-            wire.send_command(f"{tag} AUTHENTICATE {mechanism.name} {encoded}", "AUTHENTICATE", secret=True)
+            encoded = encode_response(wire, initial) or "="  # "=": an empty initial response (RFC 4959)
+            wire.send_command(f"{tag} AUTHENTICATE {mechanism.name} {encoded}", "AUTHENTICATE")
             initial = None
         else:
             wire.send_command(f"{tag} AUTHENTICATE {mechanism.name}", "AUTHENTICATE")
@@ -136,25 +151,16 @@ class Imap:
                 return status.upper() == "OK", f"{status} {text}"
             if not line.startswith("+"):
                 continue  # untagged data (e.g. * CAPABILITY) before the tagged result
-            try:
-                challenge = base64.b64decode(line[1:].strip(), validate=True)
-            except (binascii.Error, ValueError):
-                wire.send_command("*", "AUTHENTICATE")
+            challenge = decode_challenge(line[1:])
+            if challenge is None:
+                wire.send_command("*", "AUTHENTICATE")  # cancel the exchange (RFC 3501 section 6.2.2)
                 continue
             if initial is not None:
                 response, initial = initial, None
             else:
                 response = mechanism.respond(challenge)
-            wire.send_command(
-                wire.remember_secret(base64.b64encode(response).decode("ascii")), "AUTHENTICATE", secret=True
-            )
-        raise wire.error(
-            AuthFailure,
-            "auth_failed",
-            username=mechanism.username,
-            mechanism=mechanism.name,
-            reply="too many authentication round trips",
-        )
+            wire.send_command(encode_response(wire, response), "AUTHENTICATE")
+        raise self.too_many_steps(wire, mechanism)
 
     def login(self, wire, username, password):
         """The LOGIN command; quoted strings, or synchronizing literals for unusual characters."""
@@ -168,16 +174,16 @@ class Imap:
             if isinstance(part, str):
                 line += " " + part
                 continue
-            wire.send_command(f"{line} {{{len(part)}}}", "LOGIN", secret=True)
+            wire.send_command(f"{line} {{{len(part)}}}", "LOGIN")
             reply = wire.read_line()
             if not reply.startswith("+"):
                 status, _unused, text = (
                     reply[len(tag) + 1 :].partition(" ") if reply.startswith(tag + " ") else ("BAD", "", reply)
                 )
                 return False, f"{status} {text}"
-            wire.send_raw(part, secret=True)
+            wire.send_raw(part)
             line = ""
-        wire.send_command(line, "LOGIN", secret=True)
+        wire.send_command(line, "LOGIN")
         status, reply = self._finish(wire, tag, [])
         return status == "OK", f"{status} {reply}"
 
@@ -186,7 +192,23 @@ class Imap:
         if status != "OK":
             raise wire.error(ProtocolError, "logout_failed", reason=wire.excerpt(f"LOGOUT answered {status} {reply}"))
 
-    # --- round trip helpers ---------------------------------------------------------------------
+    # --- the round trip's mailbox ---------------------------------------------------------------
+    def open_mailbox(self, wire):
+        """SELECT INBOX, then ask the capabilities again: UIDPLUS is usually announced only after login."""
+        self.select(wire)
+        self._mailbox_caps = self.capabilities(wire)
+
+    def find_message(self, wire, message_id):
+        """The UIDs of the messages with this Message-ID (NOOP first: the server reports new mail), or None."""
+        self.noop(wire)
+        return self.find_uids(wire, message_id) or None
+
+    def delete_message(self, wire, uids):
+        """Remove exactly these messages; returns why they could not be removed, or None."""
+        if self.delete_uids(wire, uids, self._mailbox_caps):
+            return None
+        return "the server lacks UIDPLUS; the message is only flagged \\Deleted"
+
     def select(self, wire, mailbox="INBOX"):
         self._expect_ok(wire, f"SELECT {quote(mailbox)}", "SELECT")
 
@@ -203,7 +225,7 @@ class Imap:
         return uids
 
     def delete_uids(self, wire, uids, capabilities):
-        """Flag and expunge exactly these messages; returns False if they could only be flagged."""
+        """Flag and expunge exactly these messages (UID EXPUNGE, RFC 4315); False if they could only be flagged."""
         uid_set = ",".join(str(u) for u in uids)
         self._expect_ok(wire, f"UID STORE {uid_set} +FLAGS.SILENT (\\Deleted)", "UID STORE")
         if "UIDPLUS" in (c.upper() for c in capabilities):

@@ -3,23 +3,24 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The staged validation engine: connect, banner, STARTTLS, TLS, capabilities, auth, logout.
 
+The engine drives the stages; the protocol's rules (greeting, capabilities, STARTTLS command, which
+login is offered or refused) belong to its dialogue (``_dialogue.Dialogue``: ``_imap``, ``_pop3``,
+``_smtp``), and the sockets, line bounds and deadlines to ``_wire``.
+
 One deadline, ``timeout`` seconds after the probe starts, bounds everything up to and including the
 login: resolving, connecting, the greeting, STARTTLS, the handshake, the capabilities, the login, and
-every diagnostic connection made on the way.  Every line is bounded (``MAX_LINE`` bytes) and every
-reply is bounded (``MAX_LINES`` lines), so a silent, dripping or flooding server ends the probe
-within the timeout and without unbounded memory.  Stages after the login (logout, the round trip's
-commands) get ``timeout`` seconds each.  When a stage fails, a diagnostic second connection names the
-real cause where one exists (certificate problems, TLS version, plaintext on a TLS port and the
-reverse).  Stage failures become findings; only ``OptionError`` leaves ``run_checks``.
+every diagnostic connection made on the way.  A silent, dripping or flooding server ends the probe
+within the timeout and without unbounded memory (the wire bounds every line and reply).  Stages after
+the login (logout, the commands of a ``Session``) get ``timeout`` seconds each.  When a stage fails, a
+diagnostic second connection names the real cause where one exists (certificate problems, TLS version,
+plaintext on a TLS port and the reverse).  Stage failures become findings; only ``OptionError`` leaves
+``run_checks``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import ipaddress
-import re
-import selectors
 import socket
 import ssl
 import threading
@@ -28,10 +29,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.mailops.clients.plugins.module_utils import _sasl
 from ansible_collections.mailops.clients.plugins.module_utils._accounts import sweep
-from ansible_collections.mailops.clients.plugins.module_utils._connection import default_port
 from ansible_collections.mailops.clients.plugins.module_utils._errors import (
-    ConnectFailed,
-    ConnectionClosed,
     ProbeError,
     ProtocolError,
     StageTimeout,
@@ -51,13 +49,16 @@ from ansible_collections.mailops.clients.plugins.module_utils._tls import (
     version_below,
 )
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import worst_verdict
+from ansible_collections.mailops.clients.plugins.module_utils._wire import (
+    could_be_greeting,
+    finding_values,
+    identify_greeting,
+    open_wire,
+    resolve,
+)
 
-MAX_LINE = 8192
-MAX_LINES = 1000
-RECV_CHUNK = 4096
 STAGES = ("connect", "banner", "starttls", "tls", "capabilities", "auth", "logout")
-_TIMEOUT_CODES = {"connect": "connect_timeout", "banner": "banner_timeout", "tls": "tls_timeout"}
-_DISPLAY = {"imap": "IMAP", "pop3": "POP3", "smtp": "SMTP"}
+DIALOGUES = {dialogue.protocol: dialogue for dialogue in (Imap, Pop3, Smtp)}
 _PLAINTEXT_HINTS = (
     "wrong version number",
     "record layer failure",
@@ -67,40 +68,13 @@ _PLAINTEXT_HINTS = (
 )
 
 
-def identify_greeting(line):
-    """Which protocol a first line belongs to (IMAP, POP3, SMTP, FTP, SSH, HTTP) or None."""
-    upper = line.upper()
-    if upper.startswith(("* OK", "* PREAUTH", "* BYE")):
-        return "IMAP"
-    if upper.startswith(("+OK", "-ERR")):
-        return "POP3"
-    if upper.startswith("SSH-"):
-        return "SSH"
-    if upper.startswith("HTTP/"):
-        return "HTTP"
-    if len(line) >= 3 and line[:3].isdigit() and (len(line) == 3 or line[3] in " -"):
-        return "FTP" if "FTP" in upper else "SMTP"
-    return None
+def new_dialogue(settings):
+    """The dialogue of ``settings.protocol`` for one connection."""
+    return DIALOGUES[settings.protocol].for_settings(settings)
 
 
-_GREETING_STARTS = ("* OK", "* PREAUTH", "* BYE", "+OK", "-ERR", "SSH-", "HTTP/")
-
-
-def _could_be_greeting(text):
-    """Whether an unterminated first line may still become a greeting (a slow server, not garbage)."""
-    upper = text.upper()
-    if any(upper.startswith(s) or s.startswith(upper) for s in _GREETING_STARTS):
-        return True
-    return upper[:3].isdigit()
-
-
-# control characters other than TAB, LF and CR, and DEL: no mail protocol line has them
-_BINARY = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _looks_binary(data):
-    """Whether the first 64 bytes hold a control character (a line of another, binary protocol)."""
-    return _BINARY.search(data, 0, 64) is not None
+def _untimed(_stage, func, *args):
+    return func(*args)
 
 
 def _ssl_reason(exc):
@@ -113,240 +87,6 @@ def _ssl_reason(exc):
     if isinstance(exc, (ssl.SSLEOFError, ConnectionResetError, BrokenPipeError)) or "EOF" in text:
         return "the server closed the connection during the handshake"
     return text or reason or type(exc).__name__
-
-
-def finding_values(settings):
-    """What every finding template may use: the endpoint, the timeout, the protocol and its usual ports."""
-    return {
-        "host": settings.host,
-        "port": settings.port,
-        "timeout": f"{settings.timeout:g}",
-        "protocol": _DISPLAY[settings.protocol],
-        "tls_port": default_port(settings.protocol, "tls"),
-        "starttls_port": default_port(settings.protocol, "starttls"),
-    }
-
-
-def wrong_protocol_advice(actual, over_tls):
-    """What to set to check a port that greeted like ``actual`` (IMAP, POP3, SMTP, SSH, ...) as what it is."""
-    security = "tls" if over_tls else "starttls"
-    if actual in ("IMAP", "POP3"):
-        name = actual.lower()
-        return (
-            f"To check it as {actual}, set protocol {name} with security {security} "
-            f"(mailops.clients.{name}_server_info; inventory: incoming.protocol {name}, incoming.security {security})."
-        )
-    if actual == "SMTP":
-        return (
-            f"To check it as SMTP, use mailops.clients.smtp_server_info with security {security} "
-            f"(inventory: the outgoing server, outgoing.security {security})."
-        )
-    return f"No mail client speaks {actual}: the port number is wrong."
-
-
-def stage_error(cls, code, settings, stage, **params):
-    """An exception for ``code`` whose message and fix come from the catalogue (finding attached)."""
-    values = finding_values(settings)
-    values.update(params)
-    finding = make_finding(code, stage=stage, **values)
-    exc = cls(code, finding.message, host=settings.host, port=settings.port, stage=stage, **params)
-    exc.finding = finding
-    return exc
-
-
-def _deadline(settings, limit=None):
-    """``timeout`` seconds from now, but never after ``limit`` (the probe's deadline, when one applies)."""
-    deadline = time.monotonic() + settings.timeout
-    return deadline if limit is None else min(deadline, limit)
-
-
-class Wire:
-    """A socket with a buffer, stage deadlines and bounded line reads.
-
-    Each stage gets ``timeout`` seconds, but never beyond ``limit``: the probe's one deadline for the
-    stages up to the login (``None`` once it no longer applies).
-    """
-
-    def __init__(self, sock, settings, secrets=(), limit=None):
-        self.sock = sock
-        self.settings = settings
-        self.buf = bytearray()
-        self.stage = "connect"
-        self.limit = limit
-        self.deadline = _deadline(settings, limit)
-        self.command = None
-        self.lines_left = MAX_LINES
-        self.secrets = list(secrets)
-
-    def begin(self, stage):
-        self.stage = stage
-        self.deadline = _deadline(self.settings, self.limit)
-        self.command = None
-        self.lines_left = MAX_LINES
-
-    def error(self, cls, code, **params):
-        return stage_error(cls, code, self.settings, self.stage, **params)
-
-    def remember_secret(self, value):
-        """Register a string that must never appear in a message (secrets and their encodings)."""
-        if value:
-            self.secrets.append(value)
-        return value
-
-    def excerpt(self, text):
-        return excerpt(text, self.secrets)
-
-    def _remaining(self):
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise self.timeout_error()
-        return remaining
-
-    def timeout_error(self):
-        code = _TIMEOUT_CODES.get(self.stage, "command_timeout")
-        return self.error(StageTimeout, code, command=self.command or self.stage)
-
-    def _fill(self):
-        self.sock.settimeout(self._remaining())
-        try:
-            data = self.sock.recv(RECV_CHUNK)
-        except socket.timeout:
-            raise self.timeout_error() from None
-        except OSError:
-            raise self.error(ConnectionClosed, "connection_closed") from None
-        if not data:
-            raise self.error(ConnectionClosed, "connection_closed")
-        self.buf += data
-
-    def read_line(self):
-        """One line without its CRLF, decoded as UTF-8 (invalid bytes replaced)."""
-        self.lines_left -= 1
-        if self.lines_left < 0:
-            raise self.error(ProtocolError, "response_too_long", what="a reply", limit=f"{MAX_LINES}-line")
-        while True:
-            index = self.buf.find(b"\n")
-            if index > MAX_LINE or (index < 0 and len(self.buf) > MAX_LINE):
-                raise self.error(ProtocolError, "response_too_long", what="a line", limit=f"{MAX_LINE}-byte")
-            if index >= 0:
-                raw = bytes(self.buf[:index])
-                del self.buf[: index + 1]
-                if _looks_binary(raw.rstrip(b"\r")):
-                    raise self.error(ProtocolError, "garbage_response", reply=self.excerpt(raw))
-                return raw.rstrip(b"\r").decode("utf-8", "replace")
-            if _looks_binary(self.buf):
-                raise self.error(ProtocolError, "garbage_response", reply=self.excerpt(bytes(self.buf[:60])))
-            self._fill()
-
-    def check_greeting(self, line, expected):
-        kind = identify_greeting(line)
-        if kind == _DISPLAY[expected]:
-            return
-        if kind is None:
-            raise self.error(ProtocolError, "garbage_response", reply=self.excerpt(line))
-        raise self.wrong_protocol(kind, line, over_tls=isinstance(self.sock, ssl.SSLSocket))
-
-    def wrong_protocol(self, actual, line, over_tls):
-        """The ``wrong_protocol`` error for a greeting ``line`` of protocol ``actual``, heard over TLS or not."""
-        return self.error(
-            ProtocolError,
-            "wrong_protocol",
-            expected=_DISPLAY[self.settings.protocol],
-            actual=actual,
-            reply=self.excerpt(line),
-            advice=wrong_protocol_advice(actual, over_tls),
-        )
-
-    def readable_before(self, until, also=None):
-        """Wait (without reading) until this wire has data or ``until`` passes; True when it has data.
-
-        ``also`` is another socket to wait on: when it becomes readable first, the wait ends with False.
-        For a plaintext socket only (an SSL socket may hold decrypted data that select() does not see).
-        """
-        if self.buf:
-            return True
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.sock, selectors.EVENT_READ, True)
-            if also is not None:
-                selector.register(also, selectors.EVENT_READ, False)
-            ready = selector.select(max(0.0, until - time.monotonic()))
-        return any(key.data for key, _unused in ready)
-
-    def send_raw(self, data, secret=False):  # noqa: ARG002 - secret documents the call site
-        self.sock.settimeout(self._remaining())
-        try:
-            self.sock.sendall(data)
-        except socket.timeout:
-            raise self.timeout_error() from None
-        except OSError:
-            raise self.error(ConnectionClosed, "connection_closed") from None
-
-    def send_command(self, text, label, secret=False):
-        self.command = label
-        self.lines_left = MAX_LINES
-        self.send_raw(text.encode("utf-8") + b"\r\n", secret=secret)
-
-    def start_tls(self, context, server_hostname):
-        """Handshake on this socket within the stage deadline; ssl errors propagate for diagnosis."""
-        self.buf.clear()  # bytes sent before the handshake must not be read as TLS-protected data
-        self.sock.settimeout(self._remaining())
-        tls = context.wrap_socket(self.sock, server_hostname=server_hostname, do_handshake_on_connect=False)
-        self.sock = tls
-        try:
-            tls.do_handshake()
-        except socket.timeout:
-            raise self.timeout_error() from None
-
-    def close(self):
-        with contextlib.suppress(OSError):
-            self.sock.close()
-
-
-def _is_address(host):
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def _resolve(settings, deadline):
-    """getaddrinfo bounded by the connect deadline (the C resolver has no timeout of its own).
-
-    An address literal needs no resolver: it is converted in place (``AI_NUMERICHOST`` never blocks).
-    """
-    if _is_address(settings.host):
-        try:
-            return socket.getaddrinfo(
-                settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
-            )
-        except socket.gaierror as exc:
-            raise stage_error(
-                ConnectFailed, "dns_failure", settings, "connect", reason=exc.strerror or "invalid address"
-            ) from None
-    box = {}
-
-    def work():
-        try:
-            box["infos"] = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=work, name="mailops-resolve", daemon=True)
-    thread.start()
-    thread.join(max(0.0, deadline - time.monotonic()))
-    if thread.is_alive():
-        raise stage_error(
-            ConnectFailed,
-            "dns_failure",
-            settings,
-            "connect",
-            reason=f"the resolver did not answer within {settings.timeout:g}s",
-        )
-    if "error" in box:
-        exc = box["error"]
-        reason = exc.strerror if isinstance(exc, socket.gaierror) and exc.strerror else "invalid host name"
-        raise stage_error(ConnectFailed, "dns_failure", settings, "connect", reason=reason)
-    return box["infos"]
 
 
 class Endpoint:
@@ -368,7 +108,7 @@ class Endpoint:
     def addresses(self, deadline):
         addresses = self._addresses
         if addresses is None:
-            addresses = self._addresses = _resolve(self.settings, deadline)
+            addresses = self._addresses = resolve(self.settings, deadline)
         return addresses
 
     def parse_certificate(self, der):
@@ -379,53 +119,6 @@ class Endpoint:
             if len(self._certificates) < 16:
                 self._certificates[der] = info
         return info
-
-
-def open_wire(settings, secrets=(), endpoint=None, limit=None):
-    """Resolve (or take ``endpoint``'s addresses) and connect within the connect-stage deadline; a Wire.
-
-    ``limit`` is the probe's deadline: neither this stage nor any later one of the Wire runs past it.
-    """
-    deadline = _deadline(settings, limit)
-    error = None
-    infos = endpoint.addresses(deadline) if endpoint is not None else _resolve(settings, deadline)
-    for family, kind, proto, _unused, address in infos:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.settimeout(remaining)
-            if settings.source_address:
-                sock.bind((settings.source_address, 0))
-            sock.connect(address)
-        except ConnectionRefusedError:
-            sock.close()
-            error = stage_error(ConnectFailed, "connection_refused", settings, "connect", address=address[0])
-            continue
-        except socket.timeout:
-            sock.close()
-            break
-        except OSError as exc:
-            sock.close()
-            error = stage_error(ConnectFailed, "connect_failed", settings, "connect", reason=exc.strerror or str(exc))
-            continue
-        return Wire(sock, settings, secrets, limit)
-    raise error or stage_error(StageTimeout, "connect_timeout", settings, "connect")
-
-
-def default_helo_name(sock=None):
-    """A host name with a dot, else the address literal of our end of the connection (RFC 5321 4.1.3)."""
-    name = socket.gethostname()
-    if "." in name:
-        return name
-    if sock is not None:
-        try:
-            address = ipaddress.ip_address(sock.getsockname()[0])
-            return f"[{address}]" if address.version == 4 else f"[IPv6:{address}]"
-        except (OSError, ValueError):
-            pass
-    return "localhost.localdomain"
 
 
 class _Halt(Exception):
@@ -468,14 +161,6 @@ class Outcome:
             "accounts": [],
             "timings_ms": self.timings_ms(),
         }
-
-
-def new_dialogue(settings, sock=None):
-    if settings.protocol == "imap":
-        return Imap()
-    if settings.protocol == "pop3":
-        return Pop3()
-    return Smtp(settings.helo_name or default_helo_name(sock))
 
 
 class Probe:
@@ -521,12 +206,12 @@ class Probe:
         start = time.monotonic()
         self.limit = (self.started or start) + settings.timeout
         if settings.security == "none":
-            quiet = settings.protocol == "smtp" and self.credentials is None
+            quiet = self.dialogue.anonymous_plaintext_usual and self.credentials is None
             self.add("insecure_plaintext_connection", severity="info" if quiet else None)
         if self.endpoint is None:
             self.endpoint = Endpoint(settings)  # OptionError (unreadable ca_path) goes to the module
         try:
-            self._session(self.endpoint.context, keep_open)
+            self._session(keep_open)
         except ProbeError as exc:
             self.outcome.fatal = True
             finding = exc.finding
@@ -542,44 +227,70 @@ class Probe:
                 self.wire = None
         return self.outcome
 
-    def _session(self, context, keep_open):
+    def _session(self, keep_open):
         settings = self.settings
         dialogue = self.dialogue
         secrets = self.credentials.secrets if self.credentials else ()
-        self.wire = self._timed("connect", open_wire, settings, secrets, self.endpoint, self.limit)
-        if isinstance(dialogue, Smtp) and settings.helo_name is None:
-            dialogue.helo_name = default_helo_name(self.wire.sock)
-        if settings.security == "tls":
-            self._timed("tls", self._tls, context)
-        greeting_caps = self._timed("banner", self._greeting)
-        self.wire.begin("capabilities")
-        caps = (
-            greeting_caps
-            if greeting_caps is not None
-            else self._timed("capabilities", dialogue.capabilities, self.wire)
-        )
-        if settings.security == "tls":
-            self.outcome.caps_after = caps
+        wire = self.wire = self._timed("connect", open_wire, settings, secrets, self.endpoint, self.limit)
+        if settings.security == "none":
+            self.outcome.caps_before = self._greet(wire, dialogue, main=True)
         else:
-            self.outcome.caps_before = caps
-        if settings.security == "starttls":
-            if not dialogue.starttls_offered(caps):
+            before, reached = self._reach_tls(wire, dialogue, self._tls, main=True)
+            self.outcome.caps_before = before
+            if not reached:
                 self.outcome.fatal = True
                 self.add("starttls_not_offered", command=dialogue.starttls_command)
                 self._release_limit()
                 self._logout()
                 raise _Halt()
-            self.wire.begin("starttls")
-            self._timed("starttls", dialogue.starttls, self.wire)
-            self._timed("tls", self._tls, context)
-            self.wire.begin("capabilities")
-            self.outcome.caps_after = self._timed("capabilities", dialogue.capabilities, self.wire)
+            if settings.security == "tls":
+                self.outcome.caps_after = self._greet(wire, dialogue, main=True)
+            else:
+                wire.begin("capabilities")
+                self.outcome.caps_after = self._timed("capabilities", dialogue.capabilities, wire)
         self._analyse_capabilities()
         if self.credentials is not None:
             self._timed("auth", self._authenticate)
         self._release_limit()
         if not keep_open:
             self._logout()
+
+    def _reach_tls(self, wire, dialogue, handshake, main=False):
+        """The one way to TLS, for the probe (``main``) and its diagnostic connections alike.
+
+        Implicit TLS: the handshake at once.  STARTTLS: the greeting, the capabilities, the protocol's
+        STARTTLS command (only when offered: nothing is sent in plaintext otherwise), then the handshake.
+        ``handshake(wire)`` runs the handshake.  Returns the capabilities read before TLS and whether
+        TLS was reached (False: the server does not offer STARTTLS).
+        """
+        timed = self._timed if main else _untimed
+        if self.settings.security != "starttls":
+            timed("tls", handshake, wire)
+            return [], True
+        caps = self._greet(wire, dialogue, main)
+        if not dialogue.starttls_offered(caps):
+            return caps, False
+        wire.begin("starttls")
+        timed("starttls", dialogue.starttls, wire)
+        timed("tls", handshake, wire)
+        return caps, True
+
+    def _greet(self, wire, dialogue, main=False):
+        """The greeting, then the capabilities unless the greeting carried them.
+
+        The probe's own greeting (``main``) is timed and diagnosed (``_greeting``); a diagnostic
+        connection's is only read.
+        """
+        if main:
+            caps = self._timed("banner", self._greeting)
+        else:
+            wire.begin("banner")
+            caps = dialogue.read_greeting(wire)
+        wire.begin("capabilities")
+        if caps is not None:
+            return caps
+        timed = self._timed if main else _untimed
+        return timed("capabilities", dialogue.capabilities, wire)
 
     def _release_limit(self):
         """The login is over: later stages (logout, a round trip's commands) get ``timeout`` seconds each."""
@@ -604,7 +315,7 @@ class Probe:
             return self.dialogue.read_greeting(wire)
         except StageTimeout:
             partial = bytes(wire.buf[:60])
-            if partial and not _could_be_greeting(partial.decode("utf-8", "replace")):
+            if partial and not could_be_greeting(partial.decode("utf-8", "replace")):
                 # text without a line end that no protocol starts with: not a slow server, another service
                 raise wire.error(ProtocolError, "garbage_response", reply=wire.excerpt(partial)) from None
             raise
@@ -649,12 +360,12 @@ class Probe:
         finally:
             signal_r.close()
 
-    def _tls(self, context):
+    def _tls(self, wire):
+        """The probe's handshake: certificate and TLS version inspected, a failure diagnosed."""
         settings = self.settings
-        wire = self.wire
         wire.begin("tls")
         try:
-            wire.start_tls(context, settings.sni)
+            wire.start_tls(self.endpoint.context, settings.sni)
         except ssl.SSLCertVerificationError as exc:
             self._diagnose_certificate(exc.verify_code, exc.verify_message)
             raise _Halt() from None
@@ -684,26 +395,6 @@ class Probe:
             info, settings.sni, verified, verify_code, verify_message, settings.cert_expiry_warn_days, self.now
         ):
             self.add(code, severity=severity, **params)
-
-    def _open_tls(self, context):
-        """A second connection up to a completed handshake (through STARTTLS when needed)."""
-        wire = open_wire(self.settings, self.wire.secrets, self.endpoint, self.limit)
-        try:
-            if self.settings.security == "starttls":
-                dialogue = new_dialogue(self.settings, wire.sock)
-                wire.begin("banner")
-                dialogue.read_greeting(wire)
-                if isinstance(dialogue, Smtp):
-                    wire.begin("capabilities")
-                    dialogue.capabilities(wire)
-                wire.begin("starttls")
-                dialogue.starttls(wire)
-            wire.begin("tls")
-            wire.start_tls(context, self.settings.sni)
-            return wire
-        except BaseException:
-            wire.close()
-            raise
 
     def _diagnose_certificate(self, verify_code, verify_message):
         """Verification failed, so there is no certificate: read it over an unverified second handshake."""
@@ -763,21 +454,35 @@ class Probe:
         return version
 
     # --- capabilities and authentication ---------------------------------------------------------
+    def _open_tls(self, context):
+        """A second connection up to a completed handshake, by the probe's own way (``_reach_tls``)."""
+        settings = self.settings
+        wire = open_wire(settings, self.wire.secrets, self.endpoint, self.limit)
+
+        def handshake(wire):
+            wire.begin("tls")
+            wire.start_tls(context, settings.sni)
+
+        try:
+            dialogue = new_dialogue(settings)
+            _unused, reached = self._reach_tls(wire, dialogue, handshake)
+            if not reached:
+                raise wire.error(TLSFailure, "starttls_not_offered", command=dialogue.starttls_command)
+            return wire
+        except BaseException:
+            wire.close()
+            raise
+
+    # --- capabilities and authentication ---------------------------------------------------------
     def _phase_caps(self):
         return self.outcome.caps_before if self.settings.security == "none" else self.outcome.caps_after
-
-    def _password_ways(self, caps):
-        ways = [m for m in self.dialogue.auth_mechanisms(caps) if m in _sasl.CLEARTEXT_MECHANISMS]
-        commands = {"IMAP-LOGIN": "the LOGIN command", "POP3-USER": "USER/PASS"}
-        ways += [commands[c] for c in self.dialogue.password_commands(caps)]
-        return ways
 
     def _analyse_capabilities(self):
         settings = self.settings
         dialogue = self.dialogue
         before = self.outcome.caps_before
         if settings.security in ("starttls", "none"):
-            ways = self._password_ways(before)
+            ways = dialogue.password_ways(before)
             if ways and settings.security == "none" and not dialogue.starttls_offered(before):
                 # asked for explicitly (allow_insecure): a warning that still names the exposure
                 self.add(
@@ -790,24 +495,8 @@ class Probe:
                 self.add("plaintext_auth_before_tls", offered=", ".join(ways))
         if self.credentials is not None:
             return  # _authenticate reports what blocks the login
-        caps = self._phase_caps()
-        if (
-            isinstance(dialogue, Imap)
-            and "LOGINDISABLED" in (c.upper() for c in caps)
-            and not self._password_ways(caps)
-        ):
-            self.add(
-                "login_disabled",
-                severity="info" if settings.security == "none" else None,
-                evidence="LOGINDISABLED, and no AUTH=PLAIN or AUTH=LOGIN before STARTTLS",
-            )
-        if isinstance(dialogue, Smtp) and not dialogue.auth_mechanisms(caps):
-            submission = settings.security == "tls" or settings.port in (465, 587)
-            self.add(
-                "auth_not_offered",
-                severity="warning" if submission else "info",
-                context=" (no AUTH in the EHLO reply: fine for an MX on port 25, wrong for submission)",
-            )
+        for code, severity, params in dialogue.capability_findings(self._phase_caps(), settings):
+            self.add(code, severity=severity, **params)
 
     def _authenticate(self):
         settings = self.settings
@@ -817,7 +506,7 @@ class Probe:
         wire.begin("auth")
         caps = self._phase_caps()
         offered = dialogue.auth_mechanisms(caps)
-        commands = dialogue.password_commands(caps) if credentials.password is not None else []
+        login_offered = dialogue.login_command_offered(caps)
         encrypted = settings.security != "none"
         name, why = _sasl.choose_mechanism(
             credentials.mechanism,
@@ -827,13 +516,19 @@ class Probe:
             encrypted,
         )
         use_command = None
-        if name is None and commands and credentials.mechanism in ("auto", "LOGIN"):
-            use_command = commands[0]
+        if (
+            name is None
+            and login_offered
+            and credentials.password is not None
+            and credentials.mechanism in ("auto", "LOGIN")
+        ):
+            use_command = dialogue.login_command
         if name is None and use_command is None:
             starttls_later = settings.security == "none" and dialogue.starttls_offered(self.outcome.caps_before)
-            if isinstance(dialogue, Imap) and "LOGINDISABLED" in (c.upper() for c in caps):
-                self.add("login_disabled", evidence="LOGINDISABLED")
-            elif not offered and not dialogue.password_commands(caps):
+            refused = dialogue.login_refused(caps)
+            if refused:
+                self.add("login_disabled", evidence=refused)
+            elif not offered and not login_offered:
                 if starttls_later:
                     self.add("login_disabled", evidence="no login offered before STARTTLS")
                 else:
@@ -892,12 +587,65 @@ class Probe:
             self.outcome.findings.append(exc.finding.with_severity("warning", stage="logout"))
 
 
+class Session:
+    """A connection kept open after its login (``open_session``): the round trip's commands, each as a stage of
+    its own with ``timeout`` seconds, on the endpoint's dialogue (mailbox commands for IMAP and POP3, the
+    submission for SMTP).  ``ProbeError`` from a command carries its finding; ``close()`` ends the session."""
+
+    def __init__(self, probe):
+        self._probe = probe
+
+    @property
+    def sees_new_mail(self):
+        """Whether messages that arrive while the session is open show up in it (IMAP yes, POP3 no)."""
+        return self._probe.dialogue.sees_new_mail
+
+    def _run(self, stage, command, *args):
+        wire = self._probe.wire
+        wire.begin(stage)
+        return command(wire, *args)
+
+    def open_mailbox(self):
+        self._run("deliver", self._probe.dialogue.open_mailbox)
+
+    def find_message(self, message_id):
+        """What identifies the message with this Message-ID for ``delete_message``, or None when it is not there."""
+        return self._run("deliver", self._probe.dialogue.find_message, message_id)
+
+    def delete_message(self, found):
+        """Remove the message ``find_message`` found; returns why it is still there, or None."""
+        return self._run("cleanup", self._probe.dialogue.delete_message, found)
+
+    def send_message(self, sender, recipient, message):
+        """Submit ``message`` (text with CRLF line ends); returns the server's final reply text."""
+        return self._run("send", self._probe.dialogue.send_message, sender, recipient, message)
+
+    def close(self, logout=True):
+        """LOGOUT/QUIT (unless ``logout`` is false, after a failed command), then close the connection."""
+        self._probe.close(logout)
+
+
+def open_session(settings):
+    """Probe ``settings`` with its credentials and keep the connection open after the login.
+
+    Returns (``Session``, findings) after a successful login (or a probe without credentials that
+    completed), else (None, findings): the findings of the probe either way.
+    """
+    probe = Probe(settings, settings.credentials)
+    outcome = probe.run(keep_open=True)
+    if outcome.fatal or probe.wire is None or (settings.credentials and not outcome.login["succeeded"]):
+        probe.close()
+        return None, outcome.findings
+    return Session(probe), outcome.findings
+
+
 def run_checks(settings):
     """Probe the endpoint (and every account); returns the full result dict of the *_info modules."""
     started = time.monotonic()
     endpoint = Endpoint(settings)
-    outcome = Probe(settings, settings.credentials, endpoint=endpoint, started=started).run()
-    result = outcome.as_result(new_dialogue(settings))
+    probe = Probe(settings, settings.credentials, endpoint=endpoint, started=started)
+    outcome = probe.run()
+    result = outcome.as_result(probe.dialogue)
     if settings.accounts:
         accounts = sweep(settings, outcome, lambda credentials: Probe(settings, credentials, endpoint=endpoint).run())
         result["accounts"] = accounts

@@ -266,12 +266,6 @@ msg:
   type: str
 """
 
-import email.policy  # noqa: E402
-import email.utils  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from email.message import EmailMessage  # noqa: E402
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.mailops.clients.plugins.module_utils._python_floor import require_python  # noqa: E402
 
@@ -285,204 +279,16 @@ from ansible_collections.mailops.clients.plugins.module_utils._connection import
 from ansible_collections.mailops.clients.plugins.module_utils._errors import (  # noqa: E402
     MailOpsError,
     OptionError,
-    ProbeError,
 )
 from ansible_collections.mailops.clients.plugins.module_utils._findings import (  # noqa: E402
     failure_message,
-    make_finding,
     reaches_fail_on,
-    verdict,
 )
-from ansible_collections.mailops.clients.plugins.module_utils._probe import Probe  # noqa: E402
+from ansible_collections.mailops.clients.plugins.module_utils._roundtrip import RoundTrip  # noqa: E402
 
 
-def build_message(from_address, to_address, token):
-    """The test message (CRLF line ends) and its Message-ID."""
-    domain = from_address.rpartition("@")[2] or "localhost"
-    message_id = f"<mailops-roundtrip.{token}@{domain}>"
-    message = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))  # no folded Message-ID
-    message["From"] = from_address
-    message["To"] = to_address
-    message["Subject"] = f"mailops.clients round trip {token}"
-    message["Date"] = email.utils.formatdate(usegmt=True)
-    message["Message-ID"] = message_id
-    message["X-Mailops-Roundtrip"] = token
-    message.set_content(
-        "This message tests mail delivery (mailops.clients.mail_roundtrip) and is deleted automatically.\n"
-        "If you can read it, its deletion failed or the mailbox was read while the test ran.\n"
-    )
-    return message.as_string(), message_id
-
-
-class RoundTrip:
-    """Mailbox login, SMTP submission, polling and cleanup; every failure becomes a finding."""
-
-    def __init__(self, smtp, mailbox, from_address, to_address, wait_timeout, poll_interval):
-        self.smtp = smtp
-        self.mailbox = mailbox
-        self.from_address = from_address
-        self.to_address = to_address
-        self.wait_timeout = wait_timeout
-        self.poll_interval = poll_interval
-        self.findings = []
-        self.timings = {"mailbox_login": None, "send": None, "cleanup": None}
-        self.reader_caps = []
-
-    def _record(self, settings, findings):
-        for finding in findings:
-            entry = finding.as_dict()
-            entry["endpoint"] = settings.label
-            self.findings.append(entry)
-
-    def _open(self, settings):
-        """A logged-in session (probe with its open wire), or None when the leg failed."""
-        probe = Probe(settings, settings.credentials)
-        outcome = probe.run(keep_open=True)
-        self._record(settings, outcome.findings)
-        if outcome.fatal or probe.wire is None or (settings.credentials and not outcome.login["succeeded"]):
-            probe.close()
-            return None
-        return probe
-
-    def _close(self, probe):
-        probe.close()
-
-    def _failed(self, settings, exc):
-        entry = exc.finding.as_dict()
-        entry["endpoint"] = settings.label
-        self.findings.append(entry)
-
-    def run(self):
-        token = uuid.uuid4().hex
-        text, message_id = build_message(self.from_address, self.to_address, token)
-        result = {
-            "changed": False,
-            "message_id": message_id,
-            "delivered": False,
-            "latency_ms": None,
-            "deleted": False,
-            "smtp_response": None,
-        }
-        start = time.monotonic()
-        reader = self._open(self.mailbox)
-        self.timings["mailbox_login"] = round((time.monotonic() - start) * 1000, 1)
-        if reader is None:
-            return result
-        try:
-            if self.mailbox.protocol == "imap":
-                reader.wire.begin("deliver")
-                reader.dialogue.select(reader.wire)
-                # UIDPLUS (UID EXPUNGE) is usually only announced after login: ask again.
-                self.reader_caps = reader.dialogue.capabilities(reader.wire)
-            else:
-                self._close(reader)
-                reader = None
-        except ProbeError as exc:
-            self._failed(self.mailbox, exc)
-            reader.close(logout=False)
-            return result
-        sent_at = self._send(text, result)
-        if sent_at is None:
-            if reader is not None:
-                self._close(reader)
-            return result
-        result["changed"] = True
-        found_at, handle = self._wait(reader, message_id, sent_at)
-        if found_at is not None:
-            result["delivered"] = True
-            result["latency_ms"] = round((found_at - sent_at) * 1000, 1)
-            cleanup_start = time.monotonic()
-            result["deleted"] = self._cleanup(reader, handle)
-            self.timings["cleanup"] = round((time.monotonic() - cleanup_start) * 1000, 1)
-        else:
-            self.findings.append(
-                dict(
-                    make_finding("delivery_timeout", wait=f"{self.wait_timeout:g}").as_dict(),
-                    endpoint=self.mailbox.label,
-                )
-            )
-        if reader is not None and reader.wire is not None:
-            self._close(reader)
-        return result
-
-    def _send(self, text, result):
-        start = time.monotonic()
-        sender = self._open(self.smtp)
-        if sender is None:
-            return None
-        try:
-            sender.wire.begin("send")
-            result["smtp_response"] = sender.dialogue.send_message(
-                sender.wire, self.from_address, self.to_address, text
-            )
-        except ProbeError as exc:
-            self._failed(self.smtp, exc)
-            sender.close(logout=False)
-            return None
-        finally:
-            self.timings["send"] = round((time.monotonic() - start) * 1000, 1)
-        sent_at = time.monotonic()
-        self._close(sender)
-        return sent_at
-
-    def _wait(self, reader, message_id, sent_at):
-        """Poll until the message is seen or wait_timeout passes: (found_at, uid or POP3 session+number)."""
-        deadline = sent_at + self.wait_timeout
-        while True:
-            try:
-                if reader is not None:  # IMAP: one session, NOOP makes the server report new mail
-                    reader.wire.begin("deliver")
-                    reader.dialogue.noop(reader.wire)
-                    uids = reader.dialogue.find_uids(reader.wire, message_id)
-                    if uids:
-                        return time.monotonic(), uids
-                else:  # POP3: the maildrop is fixed at login, so every look is a new session
-                    session = self._open(self.mailbox)
-                    if session is None:
-                        return None, None
-                    session.wire.begin("deliver")
-                    number = session.dialogue.find_message(session.wire, message_id)
-                    if number is not None:
-                        return time.monotonic(), (session, number)
-                    self._close(session)
-            except ProbeError as exc:
-                self._failed(self.mailbox, exc)
-                return None, None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None, None
-            time.sleep(min(self.poll_interval, remaining))
-
-    def _cleanup(self, reader, handle):
-        try:
-            if reader is not None:
-                reader.wire.begin("cleanup")
-                expunged = reader.dialogue.delete_uids(reader.wire, handle, self.reader_caps)
-                if not expunged:
-                    self.findings.append(
-                        dict(
-                            make_finding(
-                                "cleanup_failed",
-                                reason="the server lacks UIDPLUS; the message is only flagged \\Deleted",
-                            ).as_dict(),
-                            endpoint=self.mailbox.label,
-                        )
-                    )
-                return expunged
-            session, number = handle
-            session.wire.begin("cleanup")
-            session.dialogue.delete(session.wire, number)
-            self._close(session)  # QUIT commits the deletion (RFC 1939 UPDATE state)
-            return True
-        except ProbeError as exc:
-            entry = make_finding("cleanup_failed", reason=exc.message).as_dict()
-            entry["endpoint"] = self.mailbox.label
-            self.findings.append(entry)
-            return False
-
-
-def _settings(params):
-    """Validate both legs and the addresses; returns (smtp Settings, mailbox Settings, to_address)."""
+def _round_trip(params):
+    """Validate both legs and the round trip's options (OptionError naming the option); a RoundTrip."""
     legs = []
     for where, protocol in (("smtp", "smtp"), ("mailbox", params["mailbox"]["protocol"])):
         try:
@@ -490,19 +296,9 @@ def _settings(params):
         except OptionError as exc:
             raise OptionError(f"{where}: {exc.message}") from None
     smtp, mailbox = legs
-    if mailbox.credentials is None:
-        raise OptionError("mailbox: username with password or oauth2_token is required to read the mailbox")
-    to_address = params["to_address"] or mailbox.credentials.username
-    if "@" not in to_address:
-        raise OptionError(f"to_address is required when mailbox.username ({to_address!r}) is not a mail address")
-    for name, value in (("from_address", params["from_address"]), ("to_address", to_address)):
-        if not value.strip() or any(c in value for c in "\r\n<> "):
-            raise OptionError(f"{name} must be a plain mail address, got {value!r}")
-    if not 0 < params["wait_timeout"] <= 3600:
-        raise OptionError(f"wait_timeout must be more than 0 and at most 3600 seconds, got {params['wait_timeout']:g}")
-    if not 0 < params["poll_interval"] <= 600:
-        raise OptionError(f"poll_interval must be more than 0 and at most 600 seconds, got {params['poll_interval']:g}")
-    return smtp, mailbox, to_address
+    return RoundTrip(
+        smtp, mailbox, params["from_address"], params["to_address"], params["wait_timeout"], params["poll_interval"]
+    )
 
 
 def main():
@@ -520,7 +316,7 @@ def main():
     )
     params = module.params
     try:
-        smtp, mailbox, to_address = _settings(params)
+        trip = _round_trip(params)
         if module.check_mode:
             module.exit_json(
                 changed=False,
@@ -528,23 +324,15 @@ def main():
                 findings=[],
                 msg="check mode: no test message was sent and no mailbox was read",
             )
-        trip = RoundTrip(
-            smtp, mailbox, params["from_address"], to_address, params["wait_timeout"], params["poll_interval"]
-        )
-        result = trip.run()
+        outcome = trip.run()
     except MailOpsError as exc:
         module.fail_json(msg=str(exc), findings=[])
     except Exception as exc:  # no traceback reaches the user; the type names the bug for a report
         module.fail_json(msg=f"internal error in mail_roundtrip ({exc.__class__.__name__}): {exc}", findings=[])
     else:
-        result["findings"] = trip.findings
-        result["timings_ms"] = trip.timings
-        result["verdict"] = verdict(trip.findings)
-        if not result["delivered"]:
-            result["verdict"] = "error"  # not delivered is never ok, whatever finding explains it
+        result = outcome.as_dict()
         if reaches_fail_on(result["verdict"], params["fail_on"]):
-            label = f"round trip {smtp.label} -> {mailbox.label}"
-            module.fail_json(msg=failure_message(label, trip.findings, params["fail_on"]), **result)
+            module.fail_json(msg=failure_message(trip.label, outcome.findings, params["fail_on"]), **result)
         module.exit_json(**result)
 
 

@@ -1,22 +1,18 @@
 # Copyright: contributors to mailops.clients
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The engine against misbehaving servers (tests/integration/faultservers.py): it must end within its
+"""The engine against misbehaving servers (tests/support/faultservers.py): it must end within its
 timeouts, read boundedly, and name the fault."""
 
 from __future__ import annotations
 
 import ssl
-import sys
 import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 
+import faultservers as fs
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-import faultservers as fs  # noqa: E402
 
 pytestmark = pytest.mark.lab
 

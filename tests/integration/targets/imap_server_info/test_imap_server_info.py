@@ -14,15 +14,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import tempfile
 import time
-from pathlib import Path
 
+import faultservers as fs
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-import faultservers as fs  # noqa: E402
 
 pytestmark = pytest.mark.lab
 

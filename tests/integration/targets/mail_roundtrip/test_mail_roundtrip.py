@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 import imaplib
 import json
+import re
 import ssl
 
 import pytest
 from ansible_collections.mailops.clients.plugins.module_utils._connection import validate
-from ansible_collections.mailops.clients.plugins.modules.mail_roundtrip import RoundTrip, build_message
+from ansible_collections.mailops.clients.plugins.module_utils._errors import OptionError
+from ansible_collections.mailops.clients.plugins.module_utils._roundtrip import RoundTrip, build_message
 
 pytestmark = pytest.mark.lab
 
@@ -160,11 +162,43 @@ def test_wrong_mailbox_password_sends_nothing(mail_lab):
     box = dataclasses.replace(
         validate(dict(mailbox(mail_lab, "bob@example.test"), password="not-bobs"), "imap"), source_address="127.0.0.16"
     )
-    trip = RoundTrip(smtp, box, "alice@example.test", "bob@example.test", 5, 0.2)
-    result = trip.run()
-    assert (result["changed"], result["delivered"], result["smtp_response"]) == (False, False, None)
-    assert [f["code"] for f in trip.findings] == ["auth_failed"]
-    assert "not-bobs" not in json.dumps(trip.findings)
+    result = RoundTrip(smtp, box, "alice@example.test", "bob@example.test", 5, 0.2).run()
+    assert (result.sent, result.delivered, result.smtp_response, result.verdict) == (False, False, None, "error")
+    assert [(f["code"], f["endpoint"]) for f in result.findings] == [("auth_failed", box.label)]
+    assert "not-bobs" not in json.dumps(result.as_dict())
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_the_round_trip_api_per_account(mail_lab, protocol):
+    # what a caller other than the module (one account of a verify run) gets: the result object, no Ansible
+    smtp = validate(submission(mail_lab, "carol@example.test"), "smtp")
+    box = validate(mailbox(mail_lab, "carol@example.test", protocol), protocol)
+    result = RoundTrip(smtp, box, "carol@example.test", wait_timeout=20, poll_interval=0.2).run()
+    assert (result.sent, result.delivered, result.deleted, result.verdict, result.findings) == (
+        True, True, True, "ok", []
+    )  # fmt: skip
+    assert 0 < result.latency_ms < 20000
+    assert all(result.timings_ms[k] > 0 for k in ("mailbox_login", "send", "cleanup")), result.timings_ms
+    assert result.as_dict()["changed"] is True
+    if protocol == "imap":
+        assert search(mail_lab, "carol@example.test", result.message_id) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"to_address": "<bob@example.test>"}, "to_address must be a plain mail address, got '<bob@example.test>'"),
+        ({"from_address": "a b@example.test"}, "from_address must be a plain mail address, got 'a b@example.test'"),
+        ({"wait_timeout": 0}, "wait_timeout must be more than 0 and at most 3600 seconds, got 0"),
+        ({"poll_interval": 601}, "poll_interval must be more than 0 and at most 600 seconds, got 601"),
+    ],
+)
+def test_round_trip_arguments_are_checked_before_any_connection(changes, message):
+    smtp = validate({"host": "127.0.0.1", "port": 9, "security": "none"}, "smtp")
+    box = validate({"host": "127.0.0.1", "port": 9, "username": "bob@example.test", "password": "x"}, "imap")
+    arguments = dict({"from_address": "alice@example.test", "to_address": None}, **changes)
+    with pytest.raises(OptionError, match=f"^{re.escape(message)}$"):
+        RoundTrip(smtp, box, **arguments)
 
 
 def test_build_message_is_tagged_and_crlf():

@@ -5,13 +5,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+import faultservers as fs
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-import faultservers as fs  # noqa: E402
 
 pytestmark = pytest.mark.lab
 

@@ -1,7 +1,8 @@
 # Copyright: contributors to mailops.clients
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The engine's Wire over a real socket pair: bounded lines, bounded replies, deadlines, garbage."""
+"""The engine's Wire over a real socket pair (bounded lines, bounded replies, deadlines, garbage), and the
+engine's one STARTTLS sequence against small fault servers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import threading
 import time
 
+import faultservers as fs
 import pytest
 from ansible_collections.mailops.clients.plugins.module_utils._connection import validate
 from ansible_collections.mailops.clients.plugins.module_utils._errors import (
@@ -16,7 +18,7 @@ from ansible_collections.mailops.clients.plugins.module_utils._errors import (
     ProtocolError,
     StageTimeout,
 )
-from ansible_collections.mailops.clients.plugins.module_utils._probe import MAX_LINE, MAX_LINES, Wire, _looks_binary
+from ansible_collections.mailops.clients.plugins.module_utils._wire import MAX_LINE, MAX_LINES, Wire, _looks_binary
 
 
 @pytest.fixture
@@ -82,9 +84,11 @@ def test_silence_ends_at_the_stage_deadline(pair, stage, code, message):
     assert (caught.value.code, caught.value.stage, str(caught.value)) == (code, stage, message)
 
 
-def test_a_trickle_cannot_extend_the_stage(pair):
-    # A byte every 50 ms for 2 s, never a line end: each recv succeeds, so only a deadline fixed when the
-    # stage began ends the read at 0.4 s (a deadline renewed by each read would last until the trickle stops).
+@pytest.mark.parametrize("drop", [b"x", b"* x\r\n"], ids=["bytes without a line end", "whole lines"])
+def test_a_trickle_cannot_extend_the_stage(pair, drop):
+    # Something every 50 ms for 2 s: each recv succeeds, and with whole lines each read_line too, so only a
+    # deadline fixed when the stage began ends the stage at 0.4 s.  A deadline renewed by each recv, or by each
+    # line read, would last until the trickle stops (2 s).
     ours, theirs = pair
     stop = threading.Event()
 
@@ -92,21 +96,24 @@ def test_a_trickle_cannot_extend_the_stage(pair):
         for _unused in range(40):
             if stop.wait(0.05):
                 return
-            theirs.sendall(b"x")
+            theirs.sendall(drop)
 
     sender = threading.Thread(target=trickle, daemon=True)
     sender.start()
     w = wire(ours, timeout=0.4)
+    lines = 0
     start = time.monotonic()
     try:
         with pytest.raises(StageTimeout, match="^connected, but the server sent no greeting within 0.4s$"):
-            w.read_line()
+            for _unused in range(100):  # at most 40 lines come
+                w.read_line()
+                lines += 1
         elapsed = time.monotonic() - start
     finally:
         stop.set()
         sender.join(1)
     assert 0.4 <= elapsed < 0.6
-    assert len(w.buf) >= 4  # the trickle really arrived while the stage ran
+    assert max(lines, len(w.buf)) >= 4  # the trickle really arrived while the stage ran
 
 
 def test_the_probe_deadline_caps_every_stage(pair):
@@ -155,3 +162,28 @@ def test_excerpt_hides_registered_secrets(pair):
     w = wire(ours)
     w.remember_secret("QUJD")
     assert w.excerpt("NO s3cret QUJD wrong") == "NO <hidden> <hidden> wrong"
+
+
+@pytest.mark.parametrize(
+    ("protocol", "before_tls"),
+    [("imap", ["STARTTLS"]), ("pop3", ["CAPA", "STLS"]), ("smtp", ["EHLO", "STARTTLS"])],
+)
+def test_the_diagnostic_connection_takes_the_probes_own_starttls_sequence(tmp_path, protocol, before_tls):
+    # The handshake fails verification (a self-signed certificate), so the engine reads the certificate again over
+    # a second, unverified connection: the same greeting, capabilities and STARTTLS command as the probe's own.
+    cert, key = fs.issue_cert(None, None, ["selfsigned.example.test"])
+    behaviour = fs.starttls_with(protocol, fs.server_context(cert, key, tmp_path))
+    with fs.FaultServer(behaviour) as server:
+        result = fs.check(
+            protocol,
+            host="127.0.0.1",
+            port=server.port,
+            security="starttls",
+            server_name="selfsigned.example.test",
+            timeout=5,
+        )
+    assert [(f["code"], f["message"]) for f in result["findings"]] == [
+        ("cert_self_signed", "the server certificate is self-signed (CN=selfsigned.example.test)")
+    ]
+    assert result["certificate"]["subject"] == "CN=selfsigned.example.test"
+    assert behaviour.commands == [before_tls, before_tls]

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.mailops.clients.plugins.module_utils import _imap, _pop3, _smtp
-from ansible_collections.mailops.clients.plugins.module_utils._probe import identify_greeting
+from ansible_collections.mailops.clients.plugins.module_utils._wire import (
+    could_be_greeting,
+    identify_greeting,
+    wrong_protocol_advice,
+)
 
 
 @pytest.mark.parametrize(
@@ -50,11 +54,12 @@ def test_imap_parse_capabilities(line, caps):
 
 def test_imap_auth_mechanisms_and_logindisabled():
     caps = ["IMAP4rev1", "AUTH=PLAIN", "auth=xoauth2", "LOGINDISABLED"]
-    assert _imap.auth_mechanisms(caps) == ["PLAIN", "XOAUTH2"]
+    imap = _imap.Imap()
+    assert _imap.auth_mechanisms(caps) == imap.auth_mechanisms(caps) == ["PLAIN", "XOAUTH2"]
     assert _imap.login_disabled(caps) is True
-    assert _imap.Imap().password_commands(caps) == []
-    assert _imap.Imap().password_commands(["IMAP4rev1"]) == ["IMAP-LOGIN"]
-    assert _imap.Imap().starttls_offered(["starttls"]) is True
+    assert (imap.login_command_offered(caps), imap.login_refused(caps)) == (False, "LOGINDISABLED")
+    assert (imap.login_command_offered(["IMAP4rev1"]), imap.login_refused(["IMAP4rev1"])) == (True, None)
+    assert imap.starttls_offered(["starttls"]) is True
 
 
 @pytest.mark.parametrize(
@@ -74,13 +79,14 @@ def test_imap_quote(value, quoted):
 def test_pop3_capabilities():
     caps = ["TOP", "UIDL", "RESP-CODES", "STLS", "USER", "SASL PLAIN LOGIN oauthbearer"]
     pop3 = _pop3.Pop3()
-    assert _pop3.auth_mechanisms(caps) == ["PLAIN", "LOGIN", "OAUTHBEARER"]
+    assert _pop3.auth_mechanisms(caps) == pop3.auth_mechanisms(caps) == ["PLAIN", "LOGIN", "OAUTHBEARER"]
     assert pop3.starttls_offered(caps) is True
-    assert pop3.password_commands(caps) == ["POP3-USER"]
-    assert pop3.password_commands(["TOP", "SASL"]) == []
+    assert pop3.login_command_offered(caps) is True
+    assert pop3.login_command_offered(["TOP", "SASL"]) is False
     assert _pop3.auth_mechanisms(["TOP"]) == []
     pop3.capa_supported = False  # RFC 1939 servers without CAPA always have USER/PASS
-    assert pop3.password_commands([]) == ["POP3-USER"]
+    assert pop3.login_command_offered([]) is True
+    assert pop3.login_refused(caps) is None
 
 
 @pytest.mark.parametrize(
@@ -104,9 +110,7 @@ def test_smtp_ehlo_keywords(caps, mechanisms, starttls):
      ("this line never ends", False), ("x", False), ("<html>", False)],
 )  # fmt: skip
 def test_could_be_greeting(partial, could):
-    from ansible_collections.mailops.clients.plugins.module_utils._probe import _could_be_greeting
-
-    assert _could_be_greeting(partial) is could
+    assert could_be_greeting(partial) is could
 
 
 def test_pop3_unfold_headers():
@@ -131,6 +135,51 @@ def test_pop3_unfold_headers():
     ],
 )  # fmt: skip
 def test_wrong_protocol_advice_names_what_to_set(actual, over_tls, advice):
-    from ansible_collections.mailops.clients.plugins.module_utils._probe import wrong_protocol_advice
-
     assert wrong_protocol_advice(actual, over_tls) == advice
+
+
+@pytest.mark.parametrize(
+    ("dialogue", "caps", "ways"),
+    [
+        (_imap.Imap(), ["IMAP4rev1", "AUTH=PLAIN", "AUTH=CRAM-MD5"], ["PLAIN", "the LOGIN command"]),
+        (_imap.Imap(), ["IMAP4rev1", "LOGINDISABLED", "AUTH=CRAM-MD5"], []),
+        (_pop3.Pop3(), ["USER", "SASL LOGIN XOAUTH2"], ["LOGIN", "XOAUTH2", "USER/PASS"]),
+        (_pop3.Pop3(), ["SASL CRAM-MD5"], []),
+        (_smtp.Smtp("client.example.test"), ["AUTH PLAIN LOGIN", "STARTTLS"], ["PLAIN", "LOGIN"]),
+        (_smtp.Smtp("client.example.test"), ["PIPELINING"], []),
+    ],
+)
+def test_password_ways_name_what_sends_a_readable_password(dialogue, caps, ways):
+    assert dialogue.password_ways(caps) == ways
+
+
+def _settings(protocol, security, port):
+    from ansible_collections.mailops.clients.plugins.module_utils._connection import validate
+
+    return validate({"host": "mail.example.test", "security": security, "port": port}, protocol)
+
+
+_NO_AUTH = " (no AUTH in the EHLO reply: fine for an MX on port 25, wrong for submission)"
+
+
+@pytest.mark.parametrize(
+    ("dialogue", "caps", "security", "port", "findings"),
+    [
+        (_imap.Imap(), ["IMAP4rev1", "LOGINDISABLED", "STARTTLS"], "none", 143,
+         [("login_disabled", "info", {"evidence": "LOGINDISABLED, and no AUTH=PLAIN or AUTH=LOGIN before STARTTLS"})]),
+        (_imap.Imap(), ["IMAP4rev1", "LOGINDISABLED"], "tls", 993,
+         [("login_disabled", None, {"evidence": "LOGINDISABLED, and no AUTH=PLAIN or AUTH=LOGIN before STARTTLS"})]),
+        (_imap.Imap(), ["IMAP4rev1", "LOGINDISABLED", "AUTH=PLAIN"], "tls", 993, []),
+        (_imap.Imap(), ["IMAP4rev1"], "tls", 993, []),
+        (_pop3.Pop3(), [], "tls", 995, []),
+        (_smtp.Smtp("c.example.test"), ["PIPELINING"], "none", 25,
+         [("auth_not_offered", "info", {"context": _NO_AUTH})]),
+        (_smtp.Smtp("c.example.test"), ["PIPELINING"], "starttls", 587,
+         [("auth_not_offered", "warning", {"context": _NO_AUTH})]),
+        (_smtp.Smtp("c.example.test"), ["PIPELINING"], "tls", 2465,
+         [("auth_not_offered", "warning", {"context": _NO_AUTH})]),
+        (_smtp.Smtp("c.example.test"), ["AUTH PLAIN"], "starttls", 587, []),
+    ],
+)  # fmt: skip
+def test_capability_findings_are_each_protocols_own(dialogue, caps, security, port, findings):
+    assert dialogue.capability_findings(caps, _settings(dialogue.protocol, security, port)) == findings

@@ -241,6 +241,29 @@ def starttls_then_stall(protocol):
     return behaviour
 
 
+def starttls_with(protocol, context):
+    """Greet, offer and accept STARTTLS, complete the handshake with ``context``, then stay silent; records the
+    commands each connection sent before the handshake in ``behaviour.commands`` (one list per connection)."""
+    greeting_line, replies = _STARTTLS_DIALOGUE[protocol]
+
+    def behaviour(conn, stopping):
+        commands = []
+        behaviour.commands.append(commands)
+        conn.sendall(greeting_line.encode() + b"\r\n")
+        for line in _lines(conn):
+            words = line.split()
+            tag, word = (words[0], words[1].upper()) if protocol == "imap" else ("", words[0].upper())
+            commands.append(word)
+            conn.sendall(replies[word].format(tag=tag).encode() + b"\r\n")
+            if word in ("STARTTLS", "STLS"):
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    silent(tls, stopping)
+                return
+
+    behaviour.commands = []
+    return behaviour
+
+
 def tls_record_then_stall(conn, stopping):
     """Read the ClientHello, answer with the start of a handshake record, then say nothing more."""
     with contextlib.suppress(socket.timeout):
