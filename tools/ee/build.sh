@@ -16,7 +16,9 @@
 #   5. ansible-builder build (podman build --network host --pull=never: base image local, Debian and PyPI
 #      over the network), log in build/ee/build.log.
 #
-# Usage: tools/ee/build.sh [--force]
+# Usage: tools/ee/build.sh [--force] [--no-cache]
+#   --force      build even when the image's recipe hash is the current one (podman's layer cache still helps)
+#   --no-cache   no layer cache either, every step runs again: what a first build costs (implies --force)
 # Environment:
 #   MAILOPS_EE_IMAGE  image name (default: localhost/mailops-ee:<collection version of galaxy.yml>)
 #   PYTHON            the venv's python with ansible-core and ansible-builder (default: .venv/bin/python)
@@ -39,10 +41,12 @@ WINDOWS="$ROOT/.cache/collections/ansible_collections/ansible/windows"
 log() { printf '[ee] %s\n' "$*" >&2; }
 
 FORCE=0
+NO_CACHE=()
 for arg in "$@"; do
     case $arg in
         --force) FORCE=1 ;;
-        -h | --help) sed -n '6,23p' "$0"; exit 0 ;;
+        --no-cache) NO_CACHE=(--no-cache); FORCE=1 ;;
+        -h | --help) sed -n '6,29p' "$0"; exit 0 ;;
         *) log "unknown argument: $arg"; exit 2 ;;
     esac
 done
@@ -52,6 +56,10 @@ command -v podman >/dev/null || { log "podman is missing: run 'make molecule-dep
 version=$("$PYTHON" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["version"])' "$ROOT/galaxy.yml")
 IMAGE=${MAILOPS_EE_IMAGE:-localhost/mailops-ee:$version}
 start=$SECONDS
+mkdir -p "$OUT"
+# one build at a time in this checkout (two test sessions, make -j): the second waits, then finds it up to date
+exec 9>"$OUT/.lock"
+flock 9
 
 "$ROOT/tools/molecule/build-image.sh" base
 PYTHON="$PYTHON" "$ROOT/tools/molecule/install-collections.sh" ansible.windows >/dev/null
@@ -95,7 +103,7 @@ fi
 
 log "building $IMAGE (recipe ${recipe:0:12}${have:+, was ${have:0:12}}); log: $OUT/build.log"
 rm -rf "$OUT/context"
-if ! "$BIN/ansible-builder" build --verbosity 2 --container-runtime podman \
+if ! "$BIN/ansible-builder" build --verbosity 3 --container-runtime podman "${NO_CACHE[@]}" \
     -f "$STAGE/execution-environment.yml" -c "$OUT/context" -t "$IMAGE" \
     --extra-build-cli-args "$(printf '%q ' "${build_args[@]}")" \
     >"$OUT/build.log" 2>&1; then
