@@ -190,7 +190,7 @@ def test_verify_job_succeeds_and_reports_every_endpoint(verify_job, mail_lab):
     command = json.loads((job.artifacts / "command").read_text(encoding="utf-8"))["command"]
     assert command[:2] == ["podman", "run"]
     assert command[command.index("ansible-playbook") - 1].startswith("localhost/mailops-ee:")
-    assert ["--vault-id", "default@prompt"] == command[command.index("ansible-playbook") + 1 :][:2]
+    assert command[command.index("ansible-playbook") + 1 :][:2] == ["--vault-id", "default@prompt"]
     # the job output AWX shows: a verdict line per endpoint, the recap of every host
     for line in (
         f"imap://127.0.0.1:{ports['imaps']}/tls: ok (4 accounts, 3 credentials checked)",
@@ -210,7 +210,8 @@ def test_verify_job_succeeds_and_reports_every_endpoint(verify_job, mail_lab):
         f"smtp://localhost:{ports['submissions']}/tls": "ok",
     }
     # every account logged in: the vault password reached ansible-playbook through the runner's prompt answer
-    assert {(acc["id"], acc["credentials"]["incoming"], acc["credentials"]["outgoing"]) for acc in report["accounts"]} == {
+    checked = {(a["id"], a["credentials"]["incoming"], a["credentials"]["outgoing"]) for a in report["accounts"]}
+    assert checked == {
         (account, "ok", "ok")
         for account in (
             "alice@example.test",
