@@ -14,7 +14,7 @@
 #      ansible-builder's version. It is stored as the image label io.mailops.recipe; an image with the same
 #      hash is kept as it is (unless --force);
 #   5. ansible-builder build (podman build --network host --pull=never: base image local, Debian and PyPI
-#      over the network), log in build/ee/build.log.
+#      over the network), log with a time stamp per line in build/ee/build.log.
 #
 # Usage: tools/ee/build.sh [--force] [--no-cache]
 #   --force      build even when the image's recipe hash is the current one (podman's layer cache still helps)
@@ -105,8 +105,8 @@ log "building $IMAGE (recipe ${recipe:0:12}${have:+, was ${have:0:12}}); log: $O
 rm -rf "$OUT/context"
 if ! "$BIN/ansible-builder" build --verbosity 3 --container-runtime podman "${NO_CACHE[@]}" \
     -f "$STAGE/execution-environment.yml" -c "$OUT/context" -t "$IMAGE" \
-    --extra-build-cli-args "$(printf '%q ' "${build_args[@]}")" \
-    >"$OUT/build.log" 2>&1; then
+    --extra-build-cli-args "$(printf '%q ' "${build_args[@]}")" 2>&1 |
+    while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$line"; done >"$OUT/build.log"; then  # time-stamped
     tail -n 40 "$OUT/build.log" >&2
     log "building $IMAGE failed; the whole log: $OUT/build.log"
     exit 1

@@ -31,7 +31,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = [pytest.mark.lab, pytest.mark.slow]
+# the first test may build the image (tools/ee/build.sh, minutes when nothing is cached; make test-ee builds it first)
+pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
