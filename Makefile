@@ -21,7 +21,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections:$(CURDIR)/.cache/
 help:
 	@echo "make demo              run the main job against the embedded mail lab"
 	@echo "make test              the whole suite: unit, lint (incl. sanity), integration (incl. build), molecule,"
-	@echo "                       then the older ansible-cores (make compat)"
+	@echo "                       the execution environment (make test-ee), the older ansible-cores (make compat)"
 	@echo "make test-unit         unit tests only (seconds, no lab)"
 	@echo "make test-integration  tests against the real Dovecot/Postfix lab"
 	@echo "make lint              ruff, yamllint, ansible-lint (production), ansible-test sanity"
@@ -93,12 +93,13 @@ build: venv
 test-unit: venv
 	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
 
+# (tests/integration/ee runs in its own stage, test-ee: it needs the image that mk/ee.mk builds)
 test-integration: system-deps venv
-	$(BIN)/pytest -q --durations=10 tests/integration $(PYTEST_ARGS)
+	$(BIN)/pytest -q --durations=10 --ignore=tests/integration/ee tests/integration $(PYTEST_ARGS)
 
 # The whole suite, stage by stage, with each stage's wall time at the end.
 # compat: the older ansible-cores, trimmed (mk/compat.mk)
-TEST_STAGES ?= test-unit lint test-integration molecule compat
+TEST_STAGES ?= test-unit lint test-integration molecule test-ee compat
 test: system-deps venv
 	@times=""; for stage in $(TEST_STAGES); do start=$$(date +%s); \
 	  $(MAKE) --no-print-directory $$stage || { echo "[make test] stage $$stage FAILED"; exit 1; }; \

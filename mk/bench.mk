@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# Benchmarks (issue 10): on demand only, never part of `make test`. Included by the main Makefile
+# Benchmarks: on demand only, never part of `make test`. Included by the main Makefile
 # (include mk/*.mk), which provides VENV and the `venv` target. Needs root (the mail lab).
 #   make bench         P1 probe cost, P2 credential sweeps, P3 fleet render; writes benchmarks/RESULTS.md and
 #                      benchmarks/results.json (sizes via BENCH_* variables, see benchmarks/README.md)

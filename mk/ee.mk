@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# The execution environment (issue 22): examples/execution-environment.yml built by ansible-builder on the
+# The execution environment: examples/execution-environment.yml built by ansible-builder on the
 # local Debian base image of the Molecule lab, no registry and no Galaxy (tools/ee/build.sh), and AWX-style
 # ansible-runner jobs in it against the mail lab (tests/integration/ee). See docs/execution-environment.md.
 # Included by the main Makefile (include mk/*.mk), which provides VENV, BIN and the venv target; mk/molecule.mk

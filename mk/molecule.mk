@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# Molecule container lab (issue 8): podman + locally built Debian 12 images, no registry needed.
+# Molecule container lab: podman + locally built Debian 12 images, no registry needed.
 # Included by the main Makefile (include mk/*.mk), which provides VENV and the `venv` target.
 #   make collections       containers.podman and ansible.windows from the `ansible` wheel on PyPI
 #                          into .cache/collections (no Galaxy); `lint-ansible` needs ansible.windows
