@@ -34,6 +34,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 # Fixed namespace for every UUIDv5 this collection derives (uuid5(NAMESPACE_DNS,
@@ -107,13 +108,8 @@ IOS_ONLY_KEYS = frozenset(
 TARGET_MAC = 5
 
 
-class AppleProfileError(ValueError):
+class AppleProfileError(RendererError):
     """An account or option that cannot become a valid Apple profile; names the account and field."""
-
-    def __init__(self, message: str, account: str | None = None, field: str | None = None):
-        super().__init__(message)
-        self.account = account
-        self.field = field
 
 
 class UnsupportedAuthError(AppleProfileError):
@@ -256,12 +252,7 @@ def _check_type(value, expected, what: str, account: str | None = None):
 def options_from_dict(data: dict | None) -> RenderOptions:
     """Validated `RenderOptions` from the user-facing option names (those of the role and filter)."""
     data = dict(data or {})
-    known = set(RenderOptions.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise AppleProfileError(
-            f"unknown option(s) {', '.join(unknown)}; valid options: {', '.join(sorted(known))}", field=unknown[0]
-        )
+    check_names(data, RenderOptions.__dataclass_fields__, AppleProfileError)
     data = {key: value for key, value in data.items() if value is not None or key in _NULLABLE}
     opts = RenderOptions(**data)
     _check_type(opts.identifier_prefix, str, "identifier_prefix")

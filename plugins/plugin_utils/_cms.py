@@ -18,6 +18,7 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 try:
@@ -44,7 +45,7 @@ DIGESTS = {
 }
 
 
-class CMSError(ValueError):
+class CMSError(RendererError):
     """Signing material or a signed file that cannot be used; the message says which and why."""
 
 

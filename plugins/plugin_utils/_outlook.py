@@ -40,6 +40,7 @@ import unicodedata
 import xml.etree.ElementTree as ET  # noqa: S405  (we only write XML here)
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 OFFICE_VERSION = "16.0"
@@ -142,24 +143,19 @@ _WINDOWS_DIR_RE = re.compile(r"^([A-Za-z]:\\|\\\\[^\\/]+\\[^\\/]+)")
 _WINDOWS_BAD_CHARS = set('<>"|?*/') | {chr(c) for c in range(32)}
 
 
-class OutlookError(ValueError):
+class OutlookError(RendererError):
     """An account or option that cannot be rendered for Outlook; names the account and field."""
-
-    def __init__(self, message: str, account: str | None = None, field: str | None = None):
-        super().__init__(message)
-        self.account = account
-        self.field = field
 
 
 class UnsupportedError(OutlookError):
     """The account needs something a mechanism cannot express (OAuth 2.0, GSSAPI, incoming STARTTLS in a PRF)."""
 
 
-class RegFileError(ValueError):
+class RegFileError(RendererError):
     """Text that a .reg file cannot carry (line breaks, NUL, lone surrogates)."""
 
 
-class PrfError(ValueError):
+class PrfError(RendererError):
     """Text that a PRF (INI) value cannot carry (line breaks, NUL)."""
 
 
@@ -330,12 +326,7 @@ def _choice(value, choices, name):
 def options_from_dict(data: dict | None) -> RenderOptions:
     """Validated `RenderOptions` from the user-facing names (None means the default, except for nullables)."""
     data = dict(data or {})
-    known = set(RenderOptions.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise OutlookError(
-            f"unknown option(s) {', '.join(unknown)}; valid options: {', '.join(sorted(known))}", field=unknown[0]
-        )
+    check_names(data, RenderOptions.__dataclass_fields__, OutlookError)
     data = {key: value for key, value in data.items() if value is not None or key in _NULLABLE}
     opts = RenderOptions(**data)
     for name in (
