@@ -14,7 +14,8 @@ Pure functions, no Ansible. Normalized accounts (the inventory model) go in; out
 * one ``.reg`` file (Windows Registry Editor Version 5.00) holding every registry value of that user,
   and the same values as items for ``ansible.windows.win_regedit``.
 
-Facts and their confidence are in client-formats.md §3; decisions (also in docs/outlook.md):
+Sources: Microsoft's Autodiscover POX response schema (Exchange Autodiscover reference), the PRF format of the
+Office Customization Tool, KB 310516 (.reg syntax); decisions (also in docs/outlook.md):
 
 * Passwords are never written: Outlook keeps them per user encrypted with DPAPI (CryptProtectData), which
   only that user's own session can produce. Inventory passwords are ignored with one note.
@@ -25,7 +26,7 @@ Facts and their confidence are in client-formats.md §3; decisions (also in docs
   password authentication (SPA off) with a warning; without TLS it is refused, because Outlook could then
   send the password in clear text.
 * STARTTLS on the incoming server has no documented PRF key and only a community-reported registry value
-  [C/?]: the PRF and the profile registry refuse it (writing ``UseSSL=0`` would let Outlook log in without
+  (not confirmed): the PRF and the profile registry refuse it (writing ``UseSSL=0`` would let Outlook log in without
   TLS); the Autodiscover XML expresses it with ``Encryption=TLS`` and keeps ``SSL=on`` so that a client
   that ignores ``Encryption`` fails closed (implicit TLS) instead of falling back to clear text.
 * Every text format has exactly one escaping function: `reg_quote` (.reg), `prf_value` (PRF); XML is
@@ -88,10 +89,6 @@ POX_ENCRYPTION = {"tls": "SSL", "starttls": "TLS", "none": "None"}
 # PROP_SMTP_SECURE_CONNECTION codes (0 none, 1 SSL, 2 TLS/STARTTLS; 3 auto is never written)
 SECURE_CONNECTION = {"none": 0, "tls": 1, "starttls": 2}
 PRF_ACCOUNT_TYPES = {"imap": "IMAP_I_Mail", "pop3": "I_Mail"}
-CLSID = {
-    "imap": "{ED475412-B0D6-11D2-8C3B-00104B2A6676}",
-    "pop3": "{ED475411-B0D6-11D2-8C3B-00104B2A6676}",
-}
 
 # Section 7 of a PRF: property mappings Outlook needs for the [AccountN] keys (do not modify).
 _PRF_MAPPING_COMMON = (
@@ -403,8 +400,11 @@ def windows_dir(path: str) -> str:
     return path.rstrip("\\")
 
 
-def label(text: str) -> str:
+def directory_name(text: str) -> str:
     """A directory name from a user name: lower-case ASCII letters, digits, dots, hyphens, underscores.
+
+    Used in the output paths, so it never changes. Unlike Apple's ``_apple.reverse_dns_label`` (one component of a
+    reverse-DNS identifier) it keeps dots and underscores, which a file name may hold.
 
     Text without any such character becomes ``x-`` plus 10 hex digits of its SHA-256 (stable, distinct).
     """
@@ -794,7 +794,7 @@ def render(accounts: list, options: dict | RenderOptions | None = None) -> Rende
     base = windows_dir(opts.windows_dir)
     seen_labels: dict = {}
     for user, bucket in per_user.items():
-        user_label = label(user) if user else "shared"
+        user_label = directory_name(user) if user else "shared"
         if seen_labels.setdefault(user_label, user) != user:
             raise OutlookError(
                 f"users {seen_labels[user_label]!r} and {user!r} map to the same directory name {user_label!r}; "

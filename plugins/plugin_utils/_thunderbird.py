@@ -74,12 +74,6 @@ XML_AUTH = {
     "oauth2": "OAuth2",
     "none": "none",
 }
-DEFAULT_PROFILE_ROOTS = {
-    "Linux": "~{user}/.thunderbird",
-    "Darwin": "~{user}/Library/Thunderbird",
-    "Windows": "C:\\Users\\{user}\\AppData\\Roaming\\Thunderbird",
-}
-CFG_FUNCTIONS = ("defaultPref", "lockPref", "pref")
 INT32 = (-(2**31), 2**31 - 1)
 LIST_PREFS = ("mail.accountmanager.accounts", "mail.smtpservers")
 _KIND_PREFIX = {
@@ -88,7 +82,6 @@ _KIND_PREFIX = {
     "id": "mail.identity.",
     "smtp": "mail.smtpserver.",
 }
-_KEY_RE = re.compile(r"^(account|server|id|smtp)(\d+)$")
 _NAME_KEY_RE = re.compile(r"^mail\.(account|server|identity|smtpserver)\.([^.]+)\.")
 _PREF_NAME_RE = re.compile(r"^[A-Za-z0-9_.@:+-]+$")
 
