@@ -23,12 +23,17 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._cms import (
     sign,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import file_spec, refusal, user_reason
-from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import USER_PLACEHOLDER, RendererAction
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import (
+    USER_PLACEHOLDER,
+    RendererAction,
+    file_options,
+)
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
 
 
 class ActionModule(RendererAction):
     OPTIONS = {
+        **file_options(),
         "signing": {
             "type": "dict",
             "options": {
@@ -39,12 +44,7 @@ class ActionModule(RendererAction):
             },
         },
         "dest_dir": {"type": "str", "required": True},
-        "owner": {"type": "str"},
-        "group": {"type": "str"},
-        "mode": {"type": "raw"},
-        "dir_mode": {"type": "raw", "default": "0755"},
         "create_dirs": {"type": "bool", "default": True},
-        "backup": {"type": "bool", "default": False},
         "expiry_warn_days": {"type": "int", "default": 30},
     }
     NO_USER = (

@@ -17,17 +17,13 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
     render,
     windows_items,
 )
-from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
 
 
 class ActionModule(RendererAction):
     OPTIONS = {
+        **file_options(mode="0644"),
         "dest_dir": {"type": "str", "required": True},
-        "owner": {"type": "str"},
-        "group": {"type": "str"},
-        "mode": {"type": "raw", "default": "0644"},
-        "dir_mode": {"type": "raw", "default": "0755"},
-        "backup": {"type": "bool", "default": False},
     }
 
     def render(self, args, accounts):

@@ -19,7 +19,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     refusal,
     user_reason,
 )
-from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
     ThunderbirdError,
@@ -40,6 +40,7 @@ STALE_ROUNDS = 3  # reads and merges of a user whose files keep changing under t
 
 class ActionModule(RendererAction):
     OPTIONS = {
+        **file_options(dir_mode="0700"),
         "output": {"type": "str", "default": "profiles", "choices": ["profiles", "enterprise", "autoconfig_xml"]},
         "users": {"type": "list", "elements": "str", "default": []},
         "profiles_root": {"type": "str", "default": "~{user}/.thunderbird"},
@@ -48,11 +49,6 @@ class ActionModule(RendererAction):
         "when_running": {"type": "str", "default": "fail", "choices": ["fail", "skip", "ignore"]},
         "dest": {"type": "str"},
         "xml_filename": {"type": "str", "default": "{domain}.xml"},
-        "owner": {"type": "str"},
-        "group": {"type": "str"},
-        "mode": {"type": "raw"},
-        "dir_mode": {"type": "raw", "default": "0700"},
-        "backup": {"type": "bool", "default": False},
         "max_file_size": {"type": "int", "default": MAX_SIZE},
     }
 

@@ -159,6 +159,17 @@ class PrfError(RendererError):
 # -- the two escaping functions -------------------------------------------------------------------
 
 
+def _check_line_text(text, what: str, error: type) -> None:
+    """Refuse what one line of a .reg or PRF file cannot carry (never repeating the text: it may be private)."""
+    if not isinstance(text, str):
+        raise error(f"{what} must be text, got {kind(text)}")
+    for char in text:
+        if char in "\r\n\0":
+            raise error(f"{what} cannot contain U+{ord(char):04X} (line break or NUL)")
+        if "\ud800" <= char <= "\udfff":
+            raise error(f"{what} cannot contain the lone surrogate U+{ord(char):04X}")
+
+
 def reg_quote(text: str) -> str:
     """The .reg escaping function: ``text`` as a quoted .reg string (value name or REG_SZ data).
 
@@ -166,13 +177,7 @@ def reg_quote(text: str) -> str:
     escaped. A .reg line cannot carry CR, LF or NUL, and UTF-16 cannot carry a lone surrogate: those raise
     `RegFileError` (the message never repeats the text).
     """
-    if not isinstance(text, str):
-        raise RegFileError(f"a .reg string must be text, got {kind(text)}")
-    for char in text:
-        if char in "\r\n\0":
-            raise RegFileError(f"a .reg string cannot contain U+{ord(char):04X} (line break or NUL)")
-        if "\ud800" <= char <= "\udfff":
-            raise RegFileError(f"a .reg string cannot contain the lone surrogate U+{ord(char):04X}")
+    _check_line_text(text, "a .reg string", RegFileError)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -185,13 +190,7 @@ def prf_value(text: str) -> str:
     quote character, is wrapped in double quotes; everything else is written as is. CR, LF and NUL cannot
     be carried and raise `PrfError`.
     """
-    if not isinstance(text, str):
-        raise PrfError(f"a PRF value must be text, got {kind(text)}")
-    for char in text:
-        if char in "\r\n\0":
-            raise PrfError(f"a PRF value cannot contain U+{ord(char):04X} (line break or NUL)")
-        if "\ud800" <= char <= "\udfff":
-            raise PrfError(f"a PRF value cannot contain the lone surrogate U+{ord(char):04X}")
+    _check_line_text(text, "a PRF value", PrfError)
     quoted = len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'"
     if text != text.strip(" \t") or quoted:
         return f'"{text}"'

@@ -44,6 +44,17 @@ COMMON_OPTIONS = {
 }
 
 
+def file_options(mode=None, dir_mode="0755") -> dict:
+    """The options of written files (``owner``, ``group``, ``mode``, ``dir_mode``, ``backup``) with these defaults."""
+    return {
+        "owner": {"type": "str"},
+        "group": {"type": "str"},
+        "mode": {"type": "raw"} if mode is None else {"type": "raw", "default": mode},
+        "dir_mode": {"type": "raw", "default": dir_mode},
+        "backup": {"type": "bool", "default": False},
+    }
+
+
 def check_option_names(args, spec: dict, prefix: str = "") -> None:
     """Refuse unknown option names in ``args`` and in every dict option that has sub-options."""
     check_names(args, spec, prefix=prefix)
