@@ -88,6 +88,7 @@ class RendererAction(ActionBase):
             spec = dict(COMMON_OPTIONS, **self.OPTIONS)
             check_option_names(self._task.args, spec)
             _validation, args = validate_task_args(self, spec)
+            args["options"] = args["options"] or {}  # options: "" (None) means no options, as when omitted
             self.check_target()
             accounts = self._gate(args)
             values = self.render(args, accounts)
