@@ -11,21 +11,20 @@ directories and files.
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 from ansible_collections.mailops.clients.plugins.module_utils._files import MAX_SIZE
-from ansible_collections.mailops.clients.plugins.plugin_utils._compat import validate_task_args
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
-    Deployer,
     dir_spec,
     expected_version,
     file_spec,
     refusal,
     user_reason,
 )
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
     ThunderbirdError,
     account_name,
+    check_options,
     check_profile_inside,
     new_profiles_ini,
     parse_profiles_ini,
@@ -35,100 +34,51 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird impor
     render_enterprise,
     select_profiles,
 )
-from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
-    RENDERER_GATE_SPEC,
-    VerifyError,
-    renderer_gate,
-)
 
-ARGUMENT_SPEC = {
-    "accounts": {"type": "list", "elements": "dict", "required": True, "no_log": False},
-    "output": {"type": "str", "default": "profiles", "choices": ["profiles", "enterprise", "autoconfig_xml"]},
-    "options": {"type": "dict", "default": {}},
-    "users": {"type": "list", "elements": "str", "default": []},
-    "profiles_root": {"type": "str", "default": "~{user}/.thunderbird"},
-    "profile": {"type": "str", "default": "default"},
-    "create_profile": {"type": "bool", "default": False},
-    "when_running": {"type": "str", "default": "fail", "choices": ["fail", "skip", "ignore"]},
-    "dest": {"type": "str"},
-    "xml_filename": {"type": "str", "default": "{domain}.xml"},
-    "owner": {"type": "str"},
-    "group": {"type": "str"},
-    "mode": {"type": "raw"},
-    "dir_mode": {"type": "raw", "default": "0700"},
-    "backup": {"type": "bool", "default": False},
-    "max_file_size": {"type": "int", "default": MAX_SIZE},
-    "gate": RENDERER_GATE_SPEC,
-}
-USER_PLACEHOLDER = "{user}"
 STALE_ROUNDS = 3  # reads and merges of a user whose files keep changing under the task
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = True
-    _requires_connection = True
+class ActionModule(RendererAction):
+    OPTIONS = {
+        **file_options(dir_mode="0700"),
+        "output": {"type": "str", "default": "profiles", "choices": ["profiles", "enterprise", "autoconfig_xml"]},
+        "users": {"type": "list", "elements": "str", "default": []},
+        "profiles_root": {"type": "str", "default": "~{user}/.thunderbird"},
+        "profile": {"type": "str", "default": "default"},
+        "create_profile": {"type": "bool", "default": False},
+        "when_running": {"type": "str", "default": "fail", "choices": ["fail", "skip", "ignore"]},
+        "dest": {"type": "str"},
+        "xml_filename": {"type": "str", "default": "{domain}.xml"},
+        "max_file_size": {"type": "int", "default": MAX_SIZE},
+    }
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super().run(tmp, task_vars)
-        del tmp
-        try:
-            _validation, args = validate_task_args(self, ARGUMENT_SPEC)
-            if getattr(self._connection._shell, "SHELL_FAMILY", "sh") == "powershell":
-                raise AnsibleActionFail(
-                    "thunderbird_profiles writes through the POSIX file modules; on Windows hosts render on the "
-                    "controller (delegate_to: localhost) and copy with ansible.windows.win_copy"
-                )
-            self._changed = False
-            self._diffs = []
-            self._warnings = []
-            args["accounts"], self._warnings = renderer_gate(
-                args["accounts"], args["gate"], (task_vars or {}).get("inventory_hostname")
+    def check_target(self):
+        if getattr(self._connection._shell, "SHELL_FAMILY", "sh") == "powershell":
+            raise RendererError(
+                "thunderbird_profiles writes through the POSIX file modules; on Windows hosts render on the "
+                "controller (delegate_to: localhost) and copy with ansible.windows.win_copy"
             )
-            self._deployer = Deployer(self, task_vars or {})
-            self._dirs = []
-            self._files = []
-            self._args = args
-            if args["accounts"]:
-                # an option mistake is the task's, not a user's: refuse it before anything is read or written
-                account_name(args["options"].get("account_name_format", "{email}"), args["accounts"][0])
-            if args["output"] == "profiles":
-                result.update(self._profiles())
-            elif args["output"] == "enterprise":
-                result.update(self._enterprise())
-            else:
-                result.update(self._autoconfig_xml())
-            result["changed"] = self._changed
-            if self._warnings:
-                # a user read and planned again (stale files) repeats the plan's warnings once per round
-                result["warnings"] = list(dict.fromkeys(self._warnings))
-            if self._diffs:
-                result["diff"] = self._diffs
-        except (ThunderbirdError, VerifyError) as exc:
-            raise AnsibleActionFail(str(exc)) from None
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    def render(self, args, accounts):
+        args["accounts"] = accounts
+        self._changed = False
+        self._dirs = []
+        self._files = []
+        self._args = args
+        # an option mistake is the task's, not a user's: refuse it before anything is read or written
+        check_options(args["options"])
+        if accounts:
+            account_name(args["options"].get("account_name_format", "{email}"), accounts[0])
+        if args["output"] == "profiles":
+            result = self._profiles()
+        elif args["output"] == "enterprise":
+            result = self._enterprise()
+        else:
+            result = self._autoconfig_xml()
+        result["changed"] = self._changed
         return result
 
     # -- target I/O (in batches, through the shared Deployer of plugin_utils/_deploy.py) -----------
-
-    def _join(self, *parts):
-        return self._connection._shell.join_path(*parts)
-
-    def _expand(self, template, user, what):
-        if template is None:
-            return None
-        if USER_PLACEHOLDER in template:
-            if not user:
-                raise AnsibleActionFail(f"{what} {template!r} contains {USER_PLACEHOLDER} but there is no user")
-            template = template.replace(USER_PLACEHOLDER, user)
-        if template.startswith("~"):
-            expanded = self._remote_expand_user(template, sudoable=False)
-            if expanded.startswith("~"):
-                raise AnsibleActionFail(f"cannot find the home directory for {template.split('/', 1)[0]} on the target")
-            template = expanded
-        return template
 
     @staticmethod
     def _text(data):
@@ -150,7 +100,7 @@ class ActionModule(ActionBase):
 
         Returns ``{user: reason}`` for the run_as users who failed and the set of users with a stale file.
         """
-        outcome = self._deployer.apply(self._dirs, [spec for _e, _l, spec in self._files], before=self._task.diff)
+        outcome = self.deployer.apply(self._dirs, [spec for _e, _l, spec in self._files], before=self._task.diff)
         failed = {}
         stale = set()
         for done, spec in zip(outcome["directories"], self._dirs):
@@ -170,7 +120,7 @@ class ActionModule(ActionBase):
             if done["changed"] and "before" in done:
                 old = self._text(done["before"])
                 dest = spec["path"]
-                self._diffs.append(
+                self.diffs.append(
                     {
                         "before_header": dest if old is not None else f"{dest} (absent)",
                         "after_header": f"{dest} ({label})",
@@ -199,7 +149,7 @@ class ActionModule(ActionBase):
                 continue
             by_user.setdefault(account["user"], []).append(account)
         if skipped:
-            self._warnings.append(
+            self.warnings.append(
                 "accounts without a user are not written into any profile (give them a user, or use the enterprise "
                 f"output): {', '.join(skipped)}"
             )
@@ -210,11 +160,11 @@ class ActionModule(ActionBase):
         failures: dict = {}
         for user in sorted(by_user):
             try:
-                root = self._expand(args["profiles_root"], user, "profiles_root")
-                owner = self._expand(args["owner"], user, "owner")
-                group = self._expand(args["group"], user, "group")
-            except AnsibleActionFail as exc:
-                failures[user] = str(exc.message)
+                root = self.expand(args["profiles_root"], user, "profiles_root")
+                owner = self.expand(args["owner"], user, "owner")
+                group = self.expand(args["group"], user, "group")
+            except RendererError as exc:
+                failures[user] = str(exc)
                 continue
             users.append(
                 {
@@ -223,7 +173,7 @@ class ActionModule(ActionBase):
                     "owner": owner,
                     "group": group,
                     "root": root,
-                    "ini": self._join(root, "profiles.ini"),
+                    "ini": self.join(root, "profiles.ini"),
                     "mode": mode,
                 }
             )
@@ -262,7 +212,7 @@ class ActionModule(ActionBase):
 
     def _profiles_round(self, users, results, failures):
         """Read, plan and write ``users`` once; fills ``results``/``failures``; returns the users with stale files."""
-        inis = self._deployer.read({u["ini"]: u["user"] for u in users}, self._args["max_file_size"])
+        inis = self.deployer.read({u["ini"]: u["user"] for u in users}, self._args["max_file_size"])
         planned = []
         for u in users:
             entry = inis[u["ini"]]
@@ -305,7 +255,7 @@ class ActionModule(ActionBase):
         if not profiles:
             if not self._args["create_profile"]:
                 if accounts:
-                    self._warnings.append(
+                    self.warnings.append(
                         f"user {user}: no Thunderbird profile in {root} (no profiles.ini or no profile in it); start "
                         "Thunderbird once or set mailops_thunderbird_create_profile: true"
                     )
@@ -332,23 +282,23 @@ class ActionModule(ActionBase):
             user = item["user"]
             items += [
                 {"path": path, "follow": True, "run_as": user},
-                {"path": self._join(path, "lock"), "follow": False, "run_as": user},
-                {"path": self._join(path, "user.js"), "read": True, "run_as": user, "max_size": max_size},
-                {"path": self._join(path, "prefs.js"), "read": True, "run_as": user, "max_size": max_size},
+                {"path": self.join(path, "lock"), "follow": False, "run_as": user},
+                {"path": self.join(path, "user.js"), "read": True, "run_as": user, "max_size": max_size},
+                {"path": self.join(path, "prefs.js"), "read": True, "run_as": user, "max_size": max_size},
             ]
-        seen = self._deployer.inspect(items)
+        seen = self.deployer.inspect(items)
         pids = set()
         for item in todo:
-            lock = seen[self._join(item["profile"]["path"], "lock")]
+            lock = seen[self.join(item["profile"]["path"], "lock")]
             pid = profile_lock_pid(lock["link_target"]) if lock["type"] == "link" else None
             if pid is not None:
                 pids.add(f"/proc/{pid}")
         # only when a profile is locked: is the process that holds the lock alive?
-        seen.update(self._deployer.inspect([{"path": p} for p in sorted(pids)]))
+        seen.update(self.deployer.inspect([{"path": p} for p in sorted(pids)]))
         return seen
 
     def _running(self, path, seen):
-        lock = seen[self._join(path, "lock")]
+        lock = seen[self.join(path, "lock")]
         if lock["type"] != "link":
             return False
         pid = profile_lock_pid(lock["link_target"])
@@ -359,14 +309,14 @@ class ActionModule(ActionBase):
         owner, group, mode = item["owner"], item["group"], item["mode"]
         path = profile["path"]
         entry = {"user": user, "profile": profile["name"], "path": path, "changed": False}
-        user_js_path = self._join(path, "user.js")
-        prefs_js_path = self._join(path, "prefs.js")
-        for key in (path, self._join(path, "lock"), user_js_path, prefs_js_path):
+        user_js_path = self.join(path, "user.js")
+        prefs_js_path = self.join(path, "prefs.js")
+        for key in (path, self.join(path, "lock"), user_js_path, prefs_js_path):
             if seen[key].get("error"):
                 raise ThunderbirdError(user_reason(seen[key]["error"], user))
         if not seen[path]["exists"]:
             if not created:
-                self._warnings.append(f"user {user}: profile {profile['name']} points at {path}, which does not exist")
+                self.warnings.append(f"user {user}: profile {profile['name']} points at {path}, which does not exist")
                 entry["skipped"] = "missing directory"
                 return entry
             self._mkdir(path, owner, group, self._args["dir_mode"], user)
@@ -377,10 +327,10 @@ class ActionModule(ActionBase):
                     message + "; close it (it rewrites prefs.js on exit) or set mailops_thunderbird_when_running"
                 )
             if self._args["when_running"] == "skip":
-                self._warnings.append(f"user {user}: {message}; left alone")
+                self.warnings.append(f"user {user}: {message}; left alone")
                 entry["skipped"] = "running"
                 return entry
-            self._warnings.append(
+            self.warnings.append(
                 f"user {user}: {message}; written anyway, Thunderbird may undo the prefs.js part on exit"
             )
         for key in (user_js_path, prefs_js_path):
@@ -391,7 +341,7 @@ class ActionModule(ActionBase):
         prefs_js = self._text(seen[prefs_js_path]["content"])
         where = f" (user {user}, profile {path})"
         plan = plan_profile(item["accounts"], user_js, prefs_js, self._args["options"], where)
-        self._warnings.extend(plan.warnings)
+        self.warnings.extend(plan.warnings)
         files = []
         if not (user_js is None and not plan.user_js):
             files.append(
@@ -426,8 +376,8 @@ class ActionModule(ActionBase):
 
     def _need_dest(self):
         if not self._args["dest"]:
-            raise AnsibleActionFail(f"output {self._args['output']} needs dest")
-        return self._expand(self._args["dest"], None, "dest")
+            raise RendererError(f"output {self._args['output']} needs dest", field="dest")
+        return self.expand(self._args["dest"], None, "dest")
 
     def _enterprise(self):
         dest = self._need_dest()
@@ -435,10 +385,10 @@ class ActionModule(ActionBase):
         mode = self._args["mode"] if self._args["mode"] is not None else "0644"
         owner, group = self._args["owner"], self._args["group"]
         written = []
-        pref_dir = self._join(dest, "defaults", "pref")
+        pref_dir = self.join(dest, "defaults", "pref")
         self._mkdir(pref_dir, owner, group, "0755")
         for name in sorted(files):
-            target = self._join(pref_dir, name) if name == "autoconfig.js" else self._join(dest, name)
+            target = self.join(pref_dir, name) if name == "autoconfig.js" else self.join(dest, name)
             written.append(self._write(target, files[name], owner, group, mode, "AutoConfig"))
         self._flush()
         return {"files": written}
@@ -446,13 +396,13 @@ class ActionModule(ActionBase):
     def _autoconfig_xml(self):
         dest = self._need_dest()
         docs, warnings = render_autoconfig_xml(self._args["accounts"], self._args["options"])
-        self._warnings.extend(warnings)
+        self.warnings.extend(warnings)
         mode = self._args["mode"] if self._args["mode"] is not None else "0644"
         owner, group = self._args["owner"], self._args["group"]
         written = []
         for domain in sorted(docs):
             rel = self._args["xml_filename"].replace("{domain}", domain)
-            target = self._join(dest, rel)
+            target = self.join(dest, rel)
             directory = target.rsplit("/", 1)[0]
             self._mkdir(directory, owner, group, "0755")
             entry = self._write(target, docs[domain].decode("utf-8"), owner, group, mode, "autoconfig")

@@ -8,7 +8,8 @@ from __future__ import annotations
 class ModuleDocFragment:
     # What the renderer action plugins (apple_mail_profiles, outlook_profiles, thunderbird_profiles) share:
     # they render on the controller, apply the verify gate (option gate) and write through
-    # plugin_utils/_deploy.py. Use it after the action_common_attributes fragments, which describe these attributes.
+    # plugin_utils/_deploy.py, all in the one base plugin_utils/_renderer_action.py. Use it after the
+    # action_common_attributes fragments, which describe these attributes.
     DOCUMENTATION = r"""
 attributes:
   action:
@@ -27,7 +28,29 @@ attributes:
     support: full
   vault:
     support: none
+notes:
+  - This is an action plugin. All files of a task are read in one batch and written in one batch by
+    M(mailops.clients.rendered_files) on the target; when the target is the controller itself (a C(local)
+    connection without become, as with C(delegate_to=localhost)) the same code runs in the action, without a
+    module.
+  - An option the action does not know (also inside O(gate) and in O(options)) fails the task naming it, with the
+    closest valid name for a near miss.
 options:
+  accounts:
+    description:
+      - The host's normalized accounts (P(mailops.clients.mail_accounts_normalize#filter)), usually those the
+        verify gate allowed.
+    type: list
+    elements: dict
+    required: true
+  backup:
+    description: Keep a timestamped copy of a file before replacing it.
+    type: bool
+    default: false
+  dir_mode:
+    description: Mode of directories the action creates.
+    type: raw
+    default: "0755"
   gate:
     description:
       - Apply the verify gate of P(mailops.clients.verify#role) before rendering - only accounts that verified in

@@ -22,10 +22,6 @@ description:
     any other V(0644).
   - Diff mode shows the plist text with every password replaced by C(********) (C(******** \(changed\)) when it
     changed). Results, diffs and errors never contain a password.
-  - This is an action plugin. All files of a task are read in one batch and written in one batch by
-    M(mailops.clients.rendered_files) on the target; when the target is the controller itself (a C(local)
-    connection without become, as with C(delegate_to=localhost)) the same code runs in the action, without a
-    module.
 author:
   - mailops.clients contributors (@mailops)
 extends_documentation_fragment:
@@ -34,13 +30,6 @@ extends_documentation_fragment:
   - action_common_attributes.flow
   - mailops.clients._renderer
 options:
-  accounts:
-    description:
-      - The host's normalized accounts (P(mailops.clients.mail_accounts_normalize#filter)), usually those the
-        verify gate allowed.
-    type: list
-    elements: dict
-    required: true
   options:
     description:
       - Rendering options, the same names as the options of P(mailops.clients.mobileconfig#filter)
@@ -82,18 +71,10 @@ options:
   mode:
     description: Mode of the files. Default V(0600) for a profile with a password, else V(0644).
     type: raw
-  dir_mode:
-    description: Mode of directories the action creates.
-    type: raw
-    default: "0755"
   create_dirs:
     description: Create missing directories (with O(owner), O(group), O(dir_mode)).
     type: bool
     default: true
-  backup:
-    description: Keep a timestamped copy of a file before replacing it.
-    type: bool
-    default: false
   expiry_warn_days:
     description: Warn when the signing certificate expires within this many days (an expired one always warns).
     type: int

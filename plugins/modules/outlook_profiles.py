@@ -23,10 +23,6 @@ description:
     with a backup); a file whose bytes are unchanged is not rewritten. None of
     the files holds a secret, so diff mode shows their text. Use C(delegate_to=localhost) to write on the
     controller; Windows hosts get the files and registry values from the P(mailops.clients.outlook#role) role.
-  - This is an action plugin. All files of a task are read in one batch and written in one batch by
-    M(mailops.clients.rendered_files) on the target; when the target is the controller itself (a C(local)
-    connection without become, as with C(delegate_to=localhost)) the same code runs in the action, without a
-    module.
 author:
   - mailops.clients contributors (@mailops)
 extends_documentation_fragment:
@@ -35,13 +31,6 @@ extends_documentation_fragment:
   - action_common_attributes.flow
   - mailops.clients._renderer
 options:
-  accounts:
-    description:
-      - The host's normalized accounts (P(mailops.clients.mail_accounts_normalize#filter)), usually those the
-        verify gate allowed.
-    type: list
-    elements: dict
-    required: true
   options:
     description:
       - Rendering options, the names of the P(mailops.clients.outlook#role) role variables without the
@@ -65,14 +54,6 @@ options:
     description: Mode of the files (none holds a secret).
     type: raw
     default: "0644"
-  dir_mode:
-    description: Mode of directories the action creates.
-    type: raw
-    default: "0755"
-  backup:
-    description: Keep a timestamped copy of a file before replacing it.
-    type: bool
-    default: false
 seealso:
   - plugin: mailops.clients.outlook_windows
     plugin_type: filter

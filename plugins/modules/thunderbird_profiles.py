@@ -36,10 +36,6 @@ description:
     then the task fails and its message names each refused user, file and reason.
   - A C(user.js) or C(prefs.js) that changes between the read and the write (the user or Thunderbird saved it) is
     not overwritten - it is read and merged again, up to three times, then that user fails.
-  - This is an action plugin. All files of a task are read in one batch and written in one batch by
-    M(mailops.clients.rendered_files) on the target; when the target is the controller itself (a C(local)
-    connection without become, as with C(delegate_to=localhost)) the same code runs in the action, without a
-    module.
 author:
   - mailops.clients contributors (@mailops)
 extends_documentation_fragment:
@@ -125,10 +121,6 @@ options:
     description: Mode of profile directories the action creates.
     type: raw
     default: "0700"
-  backup:
-    description: Keep a timestamped copy of a file before replacing it.
-    type: bool
-    default: false
   max_file_size:
     description:
       - With O(output=profiles), a C(profiles.ini), C(user.js) or C(prefs.js) larger than this many bytes is not

@@ -15,9 +15,9 @@ Decisions worth knowing (also in docs/apple_mail.md):
   ``security: starttls``: in Apple's clients "Use SSL" means "require TLS" and the port decides
   between implicit TLS (993/995/465) and STARTTLS (143/110/587); Apple's own iCloud settings list
   "SSL required: yes" for STARTTLS on 587. With ``false`` the client may still try STARTTLS, but it
-  may also fall back to clear text, which would expose the password. The community source quoted in
-  client-formats.md (§1.4, [C]) reads the flag as implicit TLS only; ``starttls_use_ssl: false``
-  renders that reading for a device that needs it.
+  may also fall back to clear text, which would expose the password. A community profile generator
+  (andris9/mobileconfig) reads the flag as implicit TLS only; ``starttls_use_ssl: false`` renders that
+  reading for a device that needs it.
 * ``auth: oauth2`` and ``auth: gssapi`` have no ``EmailAuth*`` value: refused with
   `UnsupportedAuthError` (or skipped with a warning when asked to).
 * Passwords are written only when the account (or the caller) opts in. A configuration profile is
@@ -34,6 +34,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 # Fixed namespace for every UUIDv5 this collection derives (uuid5(NAMESPACE_DNS,
@@ -42,7 +43,6 @@ UUID_NAMESPACE = uuid.UUID("761a04e9-b2d3-5496-952e-1ddd115fd590")
 
 PAYLOAD_TYPE = "com.apple.mail.managed"
 PROFILE_SUFFIX = ".mobileconfig"
-MIME_TYPE = "application/x-apple-aspen-config"
 REDACTED = "********"
 PASSWORD_KEYS = ("IncomingPassword", "OutgoingPassword")
 
@@ -107,13 +107,8 @@ IOS_ONLY_KEYS = frozenset(
 TARGET_MAC = 5
 
 
-class AppleProfileError(ValueError):
+class AppleProfileError(RendererError):
     """An account or option that cannot become a valid Apple profile; names the account and field."""
-
-    def __init__(self, message: str, account: str | None = None, field: str | None = None):
-        super().__init__(message)
-        self.account = account
-        self.field = field
 
 
 class UnsupportedAuthError(AppleProfileError):
@@ -225,8 +220,11 @@ def payload_uuid(identifier: str) -> str:
     return str(uuid.uuid5(UUID_NAMESPACE, identifier)).upper()
 
 
-def label(text: str) -> str:
+def reverse_dns_label(text: str) -> str:
     """One reverse-DNS component from free text: lower-case ASCII letters, digits and hyphens.
+
+    Used in PayloadIdentifiers and profile file names, so it never changes. Unlike Outlook's
+    ``_outlook.directory_name`` it drops dots (a dot separates components) and underscores.
 
     Text without any ASCII letter or digit (e.g. a user name in another script) becomes ``x-`` plus
     the first 10 hex digits of its SHA-256, so it stays stable and distinct.
@@ -256,12 +254,7 @@ def _check_type(value, expected, what: str, account: str | None = None):
 def options_from_dict(data: dict | None) -> RenderOptions:
     """Validated `RenderOptions` from the user-facing option names (those of the role and filter)."""
     data = dict(data or {})
-    known = set(RenderOptions.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise AppleProfileError(
-            f"unknown option(s) {', '.join(unknown)}; valid options: {', '.join(sorted(known))}", field=unknown[0]
-        )
+    check_names(data, RenderOptions.__dataclass_fields__, AppleProfileError)
     data = {key: value for key, value in data.items() if value is not None or key in _NULLABLE}
     opts = RenderOptions(**data)
     _check_type(opts.identifier_prefix, str, "identifier_prefix")
@@ -545,20 +538,20 @@ def render_profiles(accounts: list, options: dict | RenderOptions | None = None)
     seen_names: dict = {}
     for members in groups.values():
         user = _user_of(members[0], opts)
-        user_label = label(user) if user else "shared"
+        user_label = reverse_dns_label(user) if user else "shared"
         if opts.group_by == "user":
             top_id = f"{opts.identifier_prefix}.{user_label}"
             name = user_label
         else:
-            top_id = f"{opts.identifier_prefix}.{user_label}.{label(members[0]['id'])}"
-            name = f"{user_label}-{label(members[0]['id'])}"
+            top_id = f"{opts.identifier_prefix}.{user_label}.{reverse_dns_label(members[0]['id'])}"
+            name = f"{user_label}-{reverse_dns_label(members[0]['id'])}"
         _claim(seen_names, name, members[0]["id"], "profile file name")
         _claim(seen_identifiers, top_id, members[0]["id"], "PayloadIdentifier")
         content = []
         profile_warnings = []
         contains_password = False
         for account in members:
-            identifier = f"{opts.identifier_prefix}.{user_label}.{label(account['id'])}.mail"
+            identifier = f"{opts.identifier_prefix}.{user_label}.{reverse_dns_label(account['id'])}.mail"
             _claim(seen_identifiers, identifier, account["id"], "PayloadIdentifier")
             payload, has_password, account_warnings = account_payload(account, identifier, opts)
             _check_text(payload, name + PROFILE_SUFFIX, f"PayloadContent[{len(content)}]")
@@ -643,11 +636,3 @@ def _claim(seen: dict, value: str, account_id: str, what: str) -> None:
             field="id",
         )
     seen[value] = account_id
-
-
-def find_profile(result: RenderResult, name: str) -> Profile:
-    for profile in result.profiles:
-        if profile.name == name or profile.filename == name:
-            return profile
-    names = ", ".join(p.name for p in result.profiles) or "none"
-    raise AppleProfileError(f"no profile named {name!r}; rendered profiles: {names}")

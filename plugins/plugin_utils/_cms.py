@@ -19,6 +19,7 @@ import hashlib
 from dataclasses import dataclass
 
 from ansible_collections.mailops.clients.plugins.module_utils._der import DERError, Element, children, element
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 try:
@@ -45,7 +46,7 @@ DIGESTS = {
 }
 
 
-class CMSError(ValueError):
+class CMSError(RendererError):
     """Signing material or a signed file that cannot be used; the message says which and why."""
 
 

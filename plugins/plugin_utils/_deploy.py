@@ -17,9 +17,10 @@ reports ``changed: false``. Items with ``run_as`` (a file in a user's home) are 
 (``_files`` forks a child that drops to the user); a failure of one such user comes back as ``error`` on that
 user's items, never as an exception, so that the caller can finish the other users and then fail.
 
-Usage inside ``ActionModule.run``::
+The renderer base (plugin_utils/_renderer_action.py) makes one per run as ``self.deployer`` and cleans up after
+it. Usage inside a renderer's ``render``::
 
-    deployer = Deployer(self, task_vars)
+    deployer = self.deployer
     current = deployer.read({dest: None})                 # {dest: entry}; refusal(entry) or entry["content"]
     [done] = deployer.put_files([file_spec(dest, data, mode="0644", backup=True)], dir_mode="0755")
     # done: {"changed": bool, "backup_file": str (when one was made), "before": bytes or None (with before=True)}

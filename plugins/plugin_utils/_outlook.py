@@ -14,7 +14,8 @@ Pure functions, no Ansible. Normalized accounts (the inventory model) go in; out
 * one ``.reg`` file (Windows Registry Editor Version 5.00) holding every registry value of that user,
   and the same values as items for ``ansible.windows.win_regedit``.
 
-Facts and their confidence are in client-formats.md §3; decisions (also in docs/outlook.md):
+Sources: Microsoft's Autodiscover POX response schema (Exchange Autodiscover reference), the PRF format of the
+Office Customization Tool, KB 310516 (.reg syntax); decisions (also in docs/outlook.md):
 
 * Passwords are never written: Outlook keeps them per user encrypted with DPAPI (CryptProtectData), which
   only that user's own session can produce. Inventory passwords are ignored with one note.
@@ -25,7 +26,7 @@ Facts and their confidence are in client-formats.md §3; decisions (also in docs
   password authentication (SPA off) with a warning; without TLS it is refused, because Outlook could then
   send the password in clear text.
 * STARTTLS on the incoming server has no documented PRF key and only a community-reported registry value
-  [C/?]: the PRF and the profile registry refuse it (writing ``UseSSL=0`` would let Outlook log in without
+  (not confirmed): the PRF and the profile registry refuse it (writing ``UseSSL=0`` would let Outlook log in without
   TLS); the Autodiscover XML expresses it with ``Encryption=TLS`` and keeps ``SSL=on`` so that a client
   that ignores ``Encryption`` fails closed (implicit TLS) instead of falling back to clear text.
 * Every text format has exactly one escaping function: `reg_quote` (.reg), `prf_value` (PRF); XML is
@@ -40,6 +41,7 @@ import unicodedata
 import xml.etree.ElementTree as ET  # noqa: S405  (we only write XML here)
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 OFFICE_VERSION = "16.0"
@@ -87,10 +89,6 @@ POX_ENCRYPTION = {"tls": "SSL", "starttls": "TLS", "none": "None"}
 # PROP_SMTP_SECURE_CONNECTION codes (0 none, 1 SSL, 2 TLS/STARTTLS; 3 auto is never written)
 SECURE_CONNECTION = {"none": 0, "tls": 1, "starttls": 2}
 PRF_ACCOUNT_TYPES = {"imap": "IMAP_I_Mail", "pop3": "I_Mail"}
-CLSID = {
-    "imap": "{ED475412-B0D6-11D2-8C3B-00104B2A6676}",
-    "pop3": "{ED475411-B0D6-11D2-8C3B-00104B2A6676}",
-}
 
 # Section 7 of a PRF: property mappings Outlook needs for the [AccountN] keys (do not modify).
 _PRF_MAPPING_COMMON = (
@@ -142,28 +140,34 @@ _WINDOWS_DIR_RE = re.compile(r"^([A-Za-z]:\\|\\\\[^\\/]+\\[^\\/]+)")
 _WINDOWS_BAD_CHARS = set('<>"|?*/') | {chr(c) for c in range(32)}
 
 
-class OutlookError(ValueError):
+class OutlookError(RendererError):
     """An account or option that cannot be rendered for Outlook; names the account and field."""
-
-    def __init__(self, message: str, account: str | None = None, field: str | None = None):
-        super().__init__(message)
-        self.account = account
-        self.field = field
 
 
 class UnsupportedError(OutlookError):
     """The account needs something a mechanism cannot express (OAuth 2.0, GSSAPI, incoming STARTTLS in a PRF)."""
 
 
-class RegFileError(ValueError):
+class RegFileError(RendererError):
     """Text that a .reg file cannot carry (line breaks, NUL, lone surrogates)."""
 
 
-class PrfError(ValueError):
+class PrfError(RendererError):
     """Text that a PRF (INI) value cannot carry (line breaks, NUL)."""
 
 
 # -- the two escaping functions -------------------------------------------------------------------
+
+
+def _check_line_text(text, what: str, error: type) -> None:
+    """Refuse what one line of a .reg or PRF file cannot carry (never repeating the text: it may be private)."""
+    if not isinstance(text, str):
+        raise error(f"{what} must be text, got {kind(text)}")
+    for char in text:
+        if char in "\r\n\0":
+            raise error(f"{what} cannot contain U+{ord(char):04X} (line break or NUL)")
+        if "\ud800" <= char <= "\udfff":
+            raise error(f"{what} cannot contain the lone surrogate U+{ord(char):04X}")
 
 
 def reg_quote(text: str) -> str:
@@ -173,13 +177,7 @@ def reg_quote(text: str) -> str:
     escaped. A .reg line cannot carry CR, LF or NUL, and UTF-16 cannot carry a lone surrogate: those raise
     `RegFileError` (the message never repeats the text).
     """
-    if not isinstance(text, str):
-        raise RegFileError(f"a .reg string must be text, got {kind(text)}")
-    for char in text:
-        if char in "\r\n\0":
-            raise RegFileError(f"a .reg string cannot contain U+{ord(char):04X} (line break or NUL)")
-        if "\ud800" <= char <= "\udfff":
-            raise RegFileError(f"a .reg string cannot contain the lone surrogate U+{ord(char):04X}")
+    _check_line_text(text, "a .reg string", RegFileError)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -192,13 +190,7 @@ def prf_value(text: str) -> str:
     quote character, is wrapped in double quotes; everything else is written as is. CR, LF and NUL cannot
     be carried and raise `PrfError`.
     """
-    if not isinstance(text, str):
-        raise PrfError(f"a PRF value must be text, got {kind(text)}")
-    for char in text:
-        if char in "\r\n\0":
-            raise PrfError(f"a PRF value cannot contain U+{ord(char):04X} (line break or NUL)")
-        if "\ud800" <= char <= "\udfff":
-            raise PrfError(f"a PRF value cannot contain the lone surrogate U+{ord(char):04X}")
+    _check_line_text(text, "a PRF value", PrfError)
     quoted = len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'"
     if text != text.strip(" \t") or quoted:
         return f'"{text}"'
@@ -330,12 +322,7 @@ def _choice(value, choices, name):
 def options_from_dict(data: dict | None) -> RenderOptions:
     """Validated `RenderOptions` from the user-facing names (None means the default, except for nullables)."""
     data = dict(data or {})
-    known = set(RenderOptions.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise OutlookError(
-            f"unknown option(s) {', '.join(unknown)}; valid options: {', '.join(sorted(known))}", field=unknown[0]
-        )
+    check_names(data, RenderOptions.__dataclass_fields__, OutlookError)
     data = {key: value for key, value in data.items() if value is not None or key in _NULLABLE}
     opts = RenderOptions(**data)
     for name in (
@@ -412,8 +399,11 @@ def windows_dir(path: str) -> str:
     return path.rstrip("\\")
 
 
-def label(text: str) -> str:
+def directory_name(text: str) -> str:
     """A directory name from a user name: lower-case ASCII letters, digits, dots, hyphens, underscores.
+
+    Used in the output paths, so it never changes. Unlike Apple's ``_apple.reverse_dns_label`` (one component of a
+    reverse-DNS identifier) it keeps dots and underscores, which a file name may hold.
 
     Text without any such character becomes ``x-`` plus 10 hex digits of its SHA-256 (stable, distinct).
     """
@@ -803,7 +793,7 @@ def render(accounts: list, options: dict | RenderOptions | None = None) -> Rende
     base = windows_dir(opts.windows_dir)
     seen_labels: dict = {}
     for user, bucket in per_user.items():
-        user_label = label(user) if user else "shared"
+        user_label = directory_name(user) if user else "shared"
         if seen_labels.setdefault(user_label, user) != user:
             raise OutlookError(
                 f"users {seen_labels[user_label]!r} and {user!r} map to the same directory name {user_label!r}; "

@@ -48,6 +48,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 KEY_BASE = 1000
@@ -73,12 +74,6 @@ XML_AUTH = {
     "oauth2": "OAuth2",
     "none": "none",
 }
-DEFAULT_PROFILE_ROOTS = {
-    "Linux": "~{user}/.thunderbird",
-    "Darwin": "~{user}/Library/Thunderbird",
-    "Windows": "C:\\Users\\{user}\\AppData\\Roaming\\Thunderbird",
-}
-CFG_FUNCTIONS = ("defaultPref", "lockPref", "pref")
 INT32 = (-(2**31), 2**31 - 1)
 LIST_PREFS = ("mail.accountmanager.accounts", "mail.smtpservers")
 _KIND_PREFIX = {
@@ -87,13 +82,34 @@ _KIND_PREFIX = {
     "id": "mail.identity.",
     "smtp": "mail.smtpserver.",
 }
-_KEY_RE = re.compile(r"^(account|server|id|smtp)(\d+)$")
 _NAME_KEY_RE = re.compile(r"^mail\.(account|server|identity|smtpserver)\.([^.]+)\.")
 _PREF_NAME_RE = re.compile(r"^[A-Za-z0-9_.@:+-]+$")
 
 
-class ThunderbirdError(ValueError):
+class ThunderbirdError(RendererError):
     """Input that cannot become a working Thunderbird configuration; the message says what and how to fix it."""
+
+
+# The rendering options (the ``options`` of the thunderbird_profiles action, the role's mailops_thunderbird_*
+# variables): what plan_profile, render_enterprise and render_autoconfig_xml read.
+OPTIONS = (
+    "account_name_format",
+    "cfg_name",
+    "default_account",
+    "display_names",
+    "extra_prefs",
+    "lock_accounts",
+    "locked_prefs",
+    "login_at_startup",
+    "pop3_delete_mail_left_on_server",
+    "prefs",
+    "short_names",
+)
+
+
+def check_options(options: Mapping) -> None:
+    """Refuse an option name none of the outputs reads (a typo would otherwise be silently ignored)."""
+    check_names(options, OPTIONS, ThunderbirdError)
 
 
 # --- the one escaping function --------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 """The outlook role through ansible-playbook: files on disk, idempotence, backups, diffs, the gate, Windows data.
 
 No mail lab and no Windows host needed: the gate is passed with mailops_allow_unverified or a mailops_verified
-fact built here; what the role would apply on Windows is checked through the outlook_windows filter.
+fact built here; what the role would apply on Windows is checked in the windows result of its outlook_profiles task.
 """
 
 from __future__ import annotations
@@ -244,24 +244,49 @@ def test_windows_data_for_win_regedit_and_win_copy(ansible_playbook, tmp_path):
     assert PASSWORD not in run.stdout
 
 
-def test_windows_task_file_uses_only_what_the_filter_returns(ansible_playbook, tmp_path):
-    """tasks/windows.yml cannot run here (no ansible.windows): check its modules and item keys against the filter."""
+ROLE_WINDOWS_PLAY = """
+- hosts: all
+  gather_facts: false
+  roles:
+    - role: mailops.clients.outlook
+  tasks:
+    - name: What the role's outlook_profiles task returned for a Windows host
+      ansible.builtin.debug:
+        msg: "ITEMS={{ __outlook_result.windows | to_json }}"
+"""
+
+
+def _items(run) -> dict:
+    match = re.search(r'"msg": "ITEMS=(.*)"\n', run.stdout)
+    assert match, run.stdout
+    return json.loads(json.loads(f'"{match.group(1)}"'))
+
+
+def test_windows_task_file_applies_the_action_result(ansible_playbook, tmp_path):
+    """tasks/windows.yml cannot run here (no ansible.windows): it loops over the windows result of the role's
+    outlook_profiles task (nothing rendered twice), which holds what the outlook_windows filter gives and every
+    key the tasks use."""
     tasks = yaml.safe_load(
         (Path(__file__).resolve().parents[4] / "roles" / "outlook" / "tasks" / "windows.yml").read_text()
     )
-    modules = [next(k for k in task if "." in k and k not in ("ansible.builtin.set_fact",)) for task in tasks[1:]]
+    modules = [next(k for k in task if "." in k) for task in tasks]
     assert modules == [
         "ansible.windows.win_file",
         "ansible.windows.win_copy",
         "ansible.windows.win_regedit",
         "ansible.windows.win_regedit",
     ]
-    assert (
-        "mailops.clients.outlook_windows(__outlook_options)"
-        in tasks[0]["ansible.builtin.set_fact"]["__outlook_windows"]
-    )
-    run = ansible_playbook(WINDOWS_PLAY, extra_vars=base_vars(tmp_path, mailops_outlook_windows_dir="D:\\Mail"))
-    items = json.loads(json.loads('"' + re.search(r'"msg": "ITEMS=(.*)"\n', run.stdout).group(1) + '"'))
-    for task, kind in zip(tasks[2:], ("files", "registry", "registry")):
+    assert all(task["loop"].startswith("{{ __outlook_result.windows.") for task in tasks), tasks
+    assert "mailops.clients.outlook_windows" not in yaml.safe_dump(tasks)
+    extra = base_vars(tmp_path, mailops_outlook_windows_dir="D:\\Mail", mailops_outlook_prf=True)
+    role = _items(ansible_playbook(ROLE_WINDOWS_PLAY, extra_vars=extra))
+    assert [(f["src"], f["dest"], f["user"]) for f in role["files"]] == [
+        ("alice/autodiscover/example.test.xml", "D:\\Mail\\alice\\autodiscover\\example.test.xml", "alice"),
+        ("alice/mailops-outlook.prf", "D:\\Mail\\alice\\mailops-outlook.prf", "alice"),
+        ("bob/autodiscover/other.test.xml", "D:\\Mail\\bob\\autodiscover\\other.test.xml", "bob"),
+        ("bob/mailops-outlook.prf", "D:\\Mail\\bob\\mailops-outlook.prf", "bob"),
+    ]
+    assert role == _items(ansible_playbook(WINDOWS_PLAY, extra_vars=extra))
+    for task, kind in zip(tasks[1:], ("files", "registry", "registry")):
         used = set(re.findall(r"\bitem\.(\w+)", yaml.safe_dump(task)))
-        assert used <= set(items[kind][0]), (task["name"], used)
+        assert used <= set(role[kind][0]), (task["name"], used)

@@ -219,3 +219,64 @@ def test_module_path_and_in_process_path_write_the_same(ansible_playbook, tmp_pa
     assert {"thunderbird/alice/profiles.ini", "thunderbird/alice/mailops.default/user.js"} <= names
     assert "thunderbird-install/defaults/pref/autoconfig.js" in names
     assert {"apple/alice/alice.mobileconfig", "outlook/alice/mailops-outlook.prf"} <= names
+
+
+TYPO_PLAY = """
+- hosts: all
+  gather_facts: false
+  vars:
+    servers:
+      example:
+        incoming: {protocol: imap, host: mail.example.test, security: tls}
+        outgoing: {host: mail.example.test, security: starttls}
+    accounts: >-
+      {{ [{'email': 'alice@example.test', 'server': 'example', 'user': 'alice'}]
+         | mailops.clients.mail_accounts_normalize(servers, host=inventory_hostname) }}
+  tasks:
+    - name: A misspelt task option
+      mailops.clients.thunderbird_profiles:
+        accounts: "{{ accounts }}"
+        profile_root: "{{ out }}/thunderbird/{user}"
+        create_profile: true
+        gate: {allow_unverified: true}
+      ignore_errors: true
+    - name: A misspelt gate option (the gate is not passed by a typo)
+      mailops.clients.apple_mail_profiles:
+        accounts: "{{ accounts }}"
+        dest_dir: "{{ out }}/apple/{user}"
+        gate: {allow_unverifed: true}
+      ignore_errors: true
+    - name: A misspelt rendering option
+      mailops.clients.outlook_profiles:
+        accounts: "{{ accounts }}"
+        options: {prff: true}
+        dest_dir: "{{ out }}/outlook"
+        gate: {allow_unverified: true}
+      ignore_errors: true
+    - name: A misspelt Thunderbird rendering option
+      mailops.clients.thunderbird_profiles:
+        accounts: "{{ accounts }}"
+        output: autoconfig_xml
+        dest: "{{ out }}/xml"
+        options: {short_name: {example.test: Example}}
+        gate: {allow_unverified: true}
+      ignore_errors: true
+"""
+
+
+def test_renderer_option_typos_fail_naming_the_option(ansible_playbook, tmp_path):
+    """Every renderer refuses an unknown option by name, with the near miss, before anything is written."""
+    out = tmp_path / "out"
+    run = ansible_playbook(TYPO_PLAY, extra_vars={"out": str(out)})
+    assert recap(run)["changed"] == 0, run.stdout
+    assert run.stdout.count("...ignoring") == 4, run.stdout
+    for message in (
+        "unknown option(s) profile_root (did you mean profiles_root?); valid options: accounts, backup, ",
+        "unknown option(s) gate.allow_unverifed (did you mean allow_unverified?); valid options of gate: "
+        "allow_unverified, client, fail_on, verified",
+        "unknown option(s) prff (did you mean prf?); valid options: autodiscover, ",
+        "unknown option(s) short_name (did you mean short_names?); valid options: account_name_format, ",
+    ):
+        assert message in run.stdout, (message, run.stdout)
+    assert "Traceback" not in run.stdout + run.stderr
+    assert not out.exists()

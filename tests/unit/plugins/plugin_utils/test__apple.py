@@ -896,7 +896,7 @@ def test_signature_needs_the_chain_and_the_right_root(pki, tmp_path):
 
 
 def test_openssl_signed_file_is_recognised(pki, tmp_path):
-    """A file signed by `openssl cms -sign` (as client-formats.md §1.5 documents) counts as current."""
+    """A file signed by `openssl cms -sign` (DER, content attached) counts as current."""
     plain = render_profiles([account()]).profiles[0].plist()
     (tmp_path / "p.plist").write_bytes(plain)
     (tmp_path / "s.pem").write_text(pki["signer"])

@@ -291,7 +291,7 @@ def test_profile_registry_values_are_utf16le_nul_terminated_and_dwords():
 
 
 def test_utf16z_matches_the_reference_example():
-    # client-formats.md §3.1: imap.example.com as written by community tools [T]
+    # imap.example.com as regedit exports a REG_BINARY of UTF-16LE text with its terminating NUL
     expected = "69,00,6d,00,61,00,70,00,2e,00,65,00,78,00,61,00,6d,00,70,00,6c,00,65,00,2e,00,63,00,6f,00,6d,00,00,00"
     line = _outlook.reg_value_line(RegValue(AD_KEY, "IMAP Server", "REG_BINARY", _outlook.utf16z("imap.example.com")))
     assert line == f'"IMAP Server"=hex:{expected}'

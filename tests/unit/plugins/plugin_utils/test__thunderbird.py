@@ -358,7 +358,6 @@ def test_profiles_ini_windows_paths_and_ambiguity():
         r"mailops_thunderbird_profile to a profile name or to all$",
     ):
         tb.select_profiles(profiles, "default")
-    assert tb.DEFAULT_PROFILE_ROOTS["Windows"].endswith("\\AppData\\Roaming\\Thunderbird")
 
 
 def test_new_profiles_ini_and_lock_pid():
