@@ -382,6 +382,15 @@ def parse_autoconfig(data, email, source, url="", trusted=True):
     return found
 
 
+def _login_form(login, email):
+    """POX ``LoginName`` is the literal login: the address, its local part or another name."""
+    if not login or login.lower() == email.lower():
+        return "email"
+    if login == email.rsplit("@", 1)[0]:
+        return "local_part"
+    return login
+
+
 def _flag(element, name, default):
     value = _child_text(element, name).lower()
     if value in ("on", "true"):
@@ -439,7 +448,7 @@ def parse_autodiscover(data, email, url="", trusted=True):
                 source="autodiscover",
                 url=url,
                 trusted=trusted,
-                username=username_form(login, email) if login != email else "email",
+                username=_login_form(login, email),
                 rank_in_source=len(found),
             )
         )
