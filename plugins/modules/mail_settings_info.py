@@ -176,7 +176,13 @@ candidates:
     trusted: {description: Named by a source fetched over verified HTTPS or DNS., type: bool}
     verified: {description: The probe found no error., type: bool}
     verdict: {description: The probe's verdict (V(ok), V(warning), V(error))., type: str}
-    findings: {description: The probe's findings (same codes as the C(*_server_info) modules)., type: list, elements: dict}
+    login:
+      description: The probe's login result (C(attempted), C(succeeded), C(mechanism), C(username)), or V(null).
+      type: dict
+    findings:
+      description: The probe's findings (same codes as the C(*_server_info) modules).
+      type: list
+      elements: dict
   sample:
     - {direction: incoming, protocol: imap, host: imap.example.org, port: 993, security: tls, auth: password,
        source: autoconfig, sources: [autoconfig, srv], url: "https://autoconfig.example.org/mail/config-v1.1.xml",

@@ -163,9 +163,9 @@ CATALOGUE = {
     "discovery_cleartext_refused": CatalogueEntry(
         "error",
         "discovery",
-        "{endpoint} answers without encryption, but the encrypted {direction} server(s) failed at TLS ({reason}): "
-        "an attacker on the path could cause exactly this, so the cleartext server is not proposed",
-        "Fix the TLS problem (certificate name, chain, expiry) on the server; then discover again.",
+        "{endpoint} answers without encryption, but an encrypted {direction} server answered and failed "
+        "({reason}): an attacker on the path could cause exactly this, so the cleartext server is not proposed",
+        "Fix the encrypted server's problem (certificate name, chain, expiry, the login) and discover again.",
     ),
     "discovery_nothing_verified": CatalogueEntry(
         "error",

@@ -524,12 +524,16 @@ def _discover(run, emails, options):
 
 
 def _tls_failures(candidates, outcomes, direction):
-    """The first TLS-stage failure of an encrypted candidate in ``direction`` ("" when there is none)."""
+    """The first failure after the TCP connect of an encrypted candidate in ``direction`` ("" when none).
+
+    An encrypted server that answered and then failed (certificate, handshake, STARTTLS, login) while a
+    cleartext one works is what a downgrade by an attacker on the path looks like.
+    """
     for candidate in candidates:
         if candidate.direction != direction or candidate.security == "none":
             continue
         for finding in outcomes[candidate.key]["findings"]:
-            if finding["severity"] == "error" and finding["stage"] in ("tls", "starttls"):
+            if finding["severity"] == "error" and finding["stage"] != "connect":
                 return f"{d.endpoint_label(candidate)}: {finding['code']}"
     return ""
 
@@ -568,7 +572,7 @@ def _result(email, domain, reports, probe_futures, options, unfinished):
     not_offered = {tuple(item) for report in reports.values() for item in report.not_offered}
     candidates, named_by = d.merge([c for c in mine if not d.ruled_out(c, not_offered)])
     verified = {c.key: outcomes[c.key]["verdict"] != "error" for c in candidates}
-    candidates.sort(key=lambda c: d.rank_key(c, verified[c.key]))
+    candidates.sort(key=lambda c: (d.DIRECTIONS.index(c.direction), d.rank_key(c, verified[c.key])))
     findings = []
     for report in reports.values():
         findings.extend(report.findings)
@@ -649,5 +653,6 @@ def _candidate_dict(candidate, sources, outcome, verified):
         "trusted": candidate.trusted,
         "verified": verified,
         "verdict": outcome["verdict"],
+        "login": outcome.get("login"),
         "findings": outcome["findings"],
     }

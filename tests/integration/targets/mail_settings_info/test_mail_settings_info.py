@@ -1,0 +1,226 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""mail_settings_info against the real lab: Knot DNS, the document server and the real Dovecot/Postfix.
+
+Every test points dns_servers and ispdb_url at the lab; the direct engine test also fails if its process
+connects anywhere outside 127.0.0.0/8.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from discovery_domains import ISPDB_URL, PASSWORD_USER, start_lab  # noqa: E402
+
+pytestmark = pytest.mark.lab
+
+# domain -> (incoming (protocol, host, port, security) or None, source of the chosen incoming, finding codes)
+EXPECTED = {
+    "ac.test": (("imap", "mail.ac.test", 993, "tls"), "autoconfig", set()),
+    "wk.test": (("imap", "mail.wk.test", 993, "tls"), "wellknown", set()),
+    "isp.test": (("imap", "mail.isp.test", 993, "tls"), "ispdb", set()),
+    "mxd.test": (("imap", "mail.mxprovider.test", 993, "tls"), "mx", set()),
+    "srv.test": (("imap", "mail.srv.test", 993, "tls"), "srv", set()),
+    "ad.test": (("imap", "mail.ad.test", 993, "tls"), "autodiscover", set()),
+    "guess.test": (("imap", "imap.guess.test", 993, "tls"), "guess", set()),
+    "disagree.test": (("imap", "mail.disagree.test", 993, "tls"), "srv", {"discovery_sources_disagree"}),
+    "liar.test": (("imap", "mail.liar.test", 993, "tls"), "srv", {"discovery_candidate_failed"}),
+    "httponly.test": (("imap", "mail.httponly.test", 993, "tls"), "autoconfig", {"discovery_document_untrusted"}),
+    "badcertdoc.test": (
+        ("imap", "mail.badcertdoc.test", 993, "tls"),
+        "autoconfig",
+        {"discovery_document_untrusted"},
+    ),
+    "badcertmail.test": (None, None, {"discovery_candidate_failed", "discovery_cleartext_refused"}),
+    "pop.test": (("pop3", "mail.pop.test", 995, "tls"), "srv", {"discovery_service_not_offered"}),
+    "nothing.test": (None, None, {"discovery_nothing_verified"}),
+    "cleartext.test": (("imap", "legacy.cleartext.test", 143, "none"), "autoconfig", {"discovery_cleartext_only"}),
+    "example.test": (("imap", "mail.example.test", 993, "tls"), "srv", set()),
+}
+
+
+@pytest.fixture(scope="module")
+def lab():
+    from conftest import _free_port_offset
+
+    with start_lab(_free_port_offset()) as (mail, discovery):
+        yield mail, discovery
+
+
+def _play(lab, args, check=False):
+    mail, discovery = lab
+    base = {"dns_servers": [discovery.dns_address], "ispdb_url": ISPDB_URL, "ca_path": mail.ca_path, "timeout": 30}
+    base.update(args)
+    return f"""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Discover
+      mailops.clients.mail_settings_info: {json.dumps(base)}
+      register: found
+      ignore_errors: true
+    - name: Hand the result over
+      ansible.builtin.copy:
+        content: "{{{{ found | to_json }}}}"
+        dest: "{{{{ out }}}}"
+      check_mode: false
+"""
+
+
+def _run(ansible_playbook, tmp_path, lab, args, check=False):
+    out = tmp_path / f"result-{time.monotonic_ns()}.json"
+    proc = ansible_playbook(_play(lab, args), extra_vars={"out": str(out)}, check=check)
+    assert out.exists(), proc.stdout + proc.stderr
+    return json.loads(out.read_text()), proc
+
+
+def _table(results):
+    lines = ["address | incoming | outgoing | source | findings"]
+    for r in results:
+        server = r["server"]
+        if server:
+            i, o = server["incoming"], server["outgoing"]
+            incoming = f"{i['protocol']}://{i['host']}:{i['port']}/{i['security']}"
+            outgoing = f"smtp://{o['host']}:{o['port']}/{o['security']}"
+        else:
+            incoming = outgoing = "-"
+        source = r["candidates"][0]["source"] if server else "-"
+        codes = ",".join(sorted({f["code"] for f in r["findings"]}))
+        lines.append(f"{r['email']} | {incoming} | {outgoing} | {source} | {codes}")
+    return "\n".join(lines)
+
+
+def test_every_lab_domain(ansible_playbook, tmp_path, lab):
+    """One task over every domain: each source alone, disagreeing and lying sources, certificate problems."""
+    emails = [f"alice@{domain}" for domain in EXPECTED]
+    started = time.monotonic()
+    result, proc = _run(ansible_playbook, tmp_path, lab, {"emails": emails})
+    elapsed = time.monotonic() - started
+    assert not result.get("failed"), proc.stdout
+    assert result["changed"] is False
+    print(f"\n{_table(result['results'])}\n({len(emails)} addresses in {elapsed:.1f}s, ansible-playbook included)")
+    assert [r["email"] for r in result["results"]] == emails
+    for r in result["results"]:
+        domain = r["email"].split("@")[1]
+        incoming, source, codes = EXPECTED[domain]
+        got_codes = {f["code"] for f in r["findings"]}
+        assert codes <= got_codes, (domain, r["findings"])
+        if incoming is None:
+            assert r["server"] is None, (domain, r["server"])
+            continue
+        server = r["server"]
+        assert server is not None, (domain, r["findings"], r["sources"])
+        i = server["incoming"]
+        assert (i["protocol"], i["host"], i["port"], i["security"]) == incoming, domain
+        best = r["candidates"][0]
+        assert (best["host"], best["port"], best["verified"], best["source"]) == (i["host"], i["port"], True, source)
+        # never a server that did not verify
+        for side in ("incoming", "outgoing"):
+            s = server[side]
+            chosen = [
+                c
+                for c in r["candidates"]
+                if (c["host"], c["port"], c["security"]) == (s["host"], s["port"], s["security"])
+                and c["direction"] == side
+            ]
+            assert chosen and chosen[0]["verified"], (domain, side)
+        if i["security"] == "none":
+            assert server["allow_insecure"] is True
+            assert any(f["code"] == "discovery_cleartext_only" and f["severity"] == "error" for f in r["findings"])
+        else:
+            assert "allow_insecure" not in server
+            assert server["outgoing"]["security"] == "tls", domain
+    by_domain = {r["email"].split("@")[1]: r for r in result["results"]}
+    assert by_domain["wk.test"]["username_form"] == "local_part"
+    assert by_domain["ac.test"]["username_form"] == "email"
+    liar = [f for f in by_domain["liar.test"]["findings"] if f["code"] == "discovery_candidate_failed"]
+    assert any("https://autoconfig.liar.test/" in f["message"] and "old.liar.test" in f["message"] for f in liar)
+    # a guessed IMAP on the POP3-only domain is not proposed: its SRV "." says IMAP is not offered
+    assert all(c["protocol"] != "imap" for c in by_domain["pop.test"]["candidates"])
+    # Autodiscover got Outlook's POX request; autoconfig got ?emailaddress=; no credentials anywhere
+    _mail, discovery = lab
+    posts = [q for q in discovery.requests if q["method"] == "POST" and q["host"] == "autodiscover.ad.test"]
+    assert posts and posts[0]["content_type"] == "text/xml; charset=utf-8"
+    assert "<EMailAddress>alice@ad.test</EMailAddress>" in posts[0]["body"]
+    assert any(q["path"].endswith("?emailaddress=alice@ac.test") for q in discovery.requests)
+    assert all(q["authorization"] is None for q in discovery.requests)
+
+
+def test_login_is_part_of_verification(ansible_playbook, tmp_path, lab):
+    mail, discovery = lab
+    password = mail.users[PASSWORD_USER]
+    before = len(discovery.requests)
+    good, proc = _run(ansible_playbook, tmp_path, lab, {"email": PASSWORD_USER, "password": password})
+    assert good["server"]["incoming"]["host"] == "mail.example.test", proc.stdout
+    best = good["candidates"][0]
+    assert best["login"]["succeeded"] is True and best["login"]["username"] == PASSWORD_USER
+    assert password not in json.dumps(good) and password not in proc.stdout
+    assert all(password not in q["body"] and q["authorization"] is None for q in discovery.requests[before:])
+    bad, _proc = _run(ansible_playbook, tmp_path, lab, {"email": PASSWORD_USER, "password": "wrong-password"})
+    assert bad["server"] is None
+    assert "discovery_cleartext_refused" in {f["code"] for f in bad["findings"]}
+    tls = [c for c in bad["candidates"] if (c["host"], c["port"]) == ("mail.example.test", 993)][0]
+    assert tls["verified"] is False and any(f["stage"] == "auth" for f in tls["findings"])
+
+
+def test_check_mode_and_option_errors(ansible_playbook, tmp_path, lab):
+    result, _proc = _run(ansible_playbook, tmp_path, lab, {"email": "alice@srv.test"}, check=True)
+    assert result["changed"] is False and result["server"]["incoming"]["port"] == 993
+    for args, message in [
+        ({"email": "alice"}, "email: expected an email address like alice@example.org, got 'alice'"),
+        (
+            {"email": "a@srv.test", "emails": ["b@srv.test"]},
+            "give exactly one of email (one address) or emails (a list of addresses)",
+        ),
+        ({"email": "a@srv.test", "dns_servers": ["ns.lab.test"]}, "dns_servers[0]: expected an IP address"),
+        ({"emails": ["a@srv.test", "b@"]}, "emails[1]: expected an email address"),
+    ]:
+        result, _proc = _run(ansible_playbook, tmp_path, lab, args)
+        assert result["failed"] is True
+        assert result["msg"].startswith(message), result["msg"]
+
+
+def test_timeout_bounds_silent_servers(lab):
+    """Every host silent: the whole discovery still ends within timeout x 1.2, and never leaves loopback."""
+    from ansible_collections.mailops.clients.plugins.plugin_utils import _discovery_engine as engine
+
+    mail, discovery = lab
+    silent = socket.socket()
+    silent.bind((discovery.address(10), 993))
+    silent.listen(64)  # accepts (the kernel completes the handshake) and never says a word
+    discovery.update("nothing.test", [("add", "imap", 60, "A", discovery.address(10))])
+    discovery.update("nothing.test", [("add", "_imaps._tcp", 60, "SRV", "0 0 993 imap.nothing.test.")])
+    outside = []
+
+    def guard(event, args):
+        if event == "socket.connect" and isinstance(args[1], tuple):
+            host = args[1][0]
+            try:
+                if not ipaddress.ip_address(host).is_loopback:
+                    outside.append(host)
+            except ValueError:
+                outside.append(host)
+
+    sys.addaudithook(guard)
+    options = engine.Options(timeout=4, dns_servers=[discovery.dns_address], ispdb_url=ISPDB_URL, ca_path=mail.ca_path)
+    started = time.monotonic()
+    try:
+        [result] = engine.discover(["alice@nothing.test"], options)
+    finally:
+        elapsed = time.monotonic() - started
+        silent.close()
+        discovery.update("nothing.test", [("delete", "imap", 0, "A", None), ("delete", "_imaps._tcp", 0, "SRV", None)])
+    assert elapsed <= 4 * 1.2, elapsed
+    assert result["server"] is None
+    silent_candidate = [c for c in result["candidates"] if c["host"] == "imap.nothing.test" and c["port"] == 993]
+    assert silent_candidate and not silent_candidate[0]["verified"]
+    assert not outside, outside
