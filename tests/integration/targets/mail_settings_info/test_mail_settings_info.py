@@ -224,3 +224,65 @@ def test_timeout_bounds_silent_servers(lab):
     silent_candidate = [c for c in result["candidates"] if c["host"] == "imap.nothing.test" and c["port"] == 993]
     assert silent_candidate and not silent_candidate[0]["verified"]
     assert not outside, outside
+
+
+def test_discover_playbook_writes_a_verified_snippet(ansible_playbook, tmp_path, lab):
+    import yaml
+
+    mail, discovery = lab
+    dest = tmp_path / "found"
+    extra = {
+        "mailops_discover_emails": ["alice@ac.test", "bob@wk.test", "alice@nothing.test"],
+        "mailops_discover_dest": str(dest),
+        "mailops_discover_dns_servers": [discovery.dns_address],
+        "mailops_discover_ispdb_url": ISPDB_URL,
+        "mailops_discover_ca_path": mail.ca_path,
+    }
+    proc = ansible_playbook("- ansible.builtin.import_playbook: mailops.clients.discover\n", extra_vars=extra)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    snippet = yaml.safe_load((dest / "mailops_servers.yml").read_text())
+    assert snippet["mailops_servers"] == {
+        "ac.test": {
+            "incoming": {
+                "protocol": "imap",
+                "host": "mail.ac.test",
+                "port": 993,
+                "security": "tls",
+                "auth": "password",
+            },
+            "outgoing": {"host": "mail.ac.test", "port": 465, "security": "tls", "auth": "password"},
+        },
+        "wk.test": {
+            "incoming": {
+                "protocol": "imap",
+                "host": "mail.wk.test",
+                "port": 993,
+                "security": "tls",
+                "auth": "password",
+            },
+            "outgoing": {"host": "mail.wk.test", "port": 465, "security": "tls", "auth": "password"},
+        },
+    }
+    assert snippet["mailops_accounts"] == [
+        {"email": "alice@ac.test", "server": "ac.test"},
+        {"email": "bob@wk.test", "server": "wk.test", "username": "bob"},
+    ]
+    table = (dest / "discovered.txt").read_text()
+    assert "alice@ac.test: incoming imap://mail.ac.test:993/tls (source: autoconfig, ok)" in table
+    assert "alice@nothing.test: nothing verified" in table
+    assert "error discovery_nothing_verified" in table
+    assert [r["email"] for r in json.loads((dest / "discovered.json").read_text())] == extra["mailops_discover_emails"]
+    # the snippet is a valid inventory: the collection's own normalization accepts it as is
+    check = ansible_playbook(
+        """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Normalize the discovered inventory
+      ansible.builtin.debug:
+        msg: "{{ mailops_accounts | mailops.clients.mail_accounts_normalize(mailops_servers) | to_json }}"
+""",
+        extra_vars=snippet,
+    )
+    assert check.returncode == 0, check.stdout
+    assert '\\"username\\": \\"bob\\"' in check.stdout or '"username": "bob"' in check.stdout
