@@ -599,3 +599,34 @@ def server_entry(chosen):
 
 def endpoint_label(candidate):
     return f"{candidate.protocol}://{candidate.host}:{candidate.port}/{candidate.security}"
+
+
+# Sources a "did you mean" suggestion may use: the domain's own (no third-party ISPDB, so no MX lookup in it).
+OWN_SOURCES = ("autoconfig", "wellknown", "srv", "autodiscover", "guess")
+
+
+def suggestion(endpoint, result):
+    """A "did you mean" line for a failed endpoint from a discovery result for its account, or None.
+
+    ``endpoint`` is the failed ``{protocol, host, port, security}``; ``result`` one address's result of
+    ``mail_settings_info``. The best verified candidate of the same direction (the same protocol first) is
+    proposed with the settings to change, e.g. ``imap.example.test:993 tls verified (source: srv) — set port
+    993, security tls``; None when nothing verified or the best candidate is the failed endpoint itself.
+    """
+    direction = "outgoing" if endpoint.get("protocol") == "smtp" else "incoming"
+    verified = [c for c in result.get("candidates") or [] if c["direction"] == direction and c["verified"]]
+    if not verified:
+        return None
+    same = [c for c in verified if c["protocol"] == endpoint.get("protocol")]
+    best = (same or verified)[0]
+    changes = [
+        f"{key} {best[key]}"
+        for key in ("protocol", "host", "port", "security")
+        if str(best[key]).lower() != str(endpoint.get(key, "")).lower()
+    ]
+    if not changes:
+        return None
+    return (
+        f"{best['host']}:{best['port']} {best['security']} verified (source: {best['source']}) — "
+        f"set {', '.join(changes)}"
+    )

@@ -96,7 +96,9 @@ class Discovery:
         self.started = time.monotonic()
         self.deadline = self.started + options.timeout
         self.resolver = self._resolver()
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="mailops-discover")
+        # sources and probes in separate pools: slow document hosts never hold back the probes
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="mailops-source")
+        self.probes = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="mailops-probe")
         self._addresses = {}
         self._lock = threading.Lock()
         self._probes = {}
@@ -235,20 +237,21 @@ class Discovery:
             )
         return True
 
-    def source_provider(self, domain, email):
-        """autoconfig.<domain> and <domain>/.well-known, https before http (FetchConfig.sys.mjs)."""
-        reports = {}
-        for source, url, _https in d.autoconfig_urls(domain, email, self.options.send_email_address):
-            if source not in self.options.sources:
-                continue
-            report = reports.setdefault(source, _report())
-            if report.status == "found":
-                continue
-            self._document(report, source, url, email, d.parse_autoconfig)
-        for report in reports.values():
-            if report.status != "found":
-                report.status = "empty"
-        return reports
+    def _provider(self, domain, email, source):
+        """One of the provider's URLs pairs (FetchConfig.sys.mjs): https first, then http."""
+        report = _report()
+        for name, url, _https in d.autoconfig_urls(domain, email, self.options.send_email_address):
+            if name == source and report.status != "found":
+                self._document(report, source, url, email, d.parse_autoconfig)
+        if report.status != "found":
+            report.status = "empty"
+        return {source: report}
+
+    def source_autoconfig(self, domain, email):
+        return self._provider(domain, email, "autoconfig")
+
+    def source_wellknown(self, domain, email):
+        return self._provider(domain, email, "wellknown")
 
     def source_ispdb(self, domain, email, source="ispdb"):
         report = _report()
@@ -384,7 +387,7 @@ class Discovery:
         with self._lock:
             future = self._probes.get(key)
             if future is None:
-                future = self.pool.submit(self._probe, candidate, credentials)
+                future = self.probes.submit(self._probe, candidate, credentials)
                 self._probes[key] = future
         return future
 
@@ -431,6 +434,7 @@ class Discovery:
 
     def close(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.probes.shutdown(wait=False, cancel_futures=True)
 
 
 def _report():
@@ -450,8 +454,8 @@ def _reason(exc):
 
 
 _SOURCE_FUNCS = {
-    "autoconfig": "source_provider",
-    "wellknown": "source_provider",
+    "autoconfig": "source_autoconfig",
+    "wellknown": "source_wellknown",
     "ispdb": "source_ispdb",
     "mx": "source_mx",
     "srv": "source_srv",
@@ -476,12 +480,8 @@ def _discover(run, emails, options):
     # 1. every source of every domain at once (per domain, not per address)
     source_futures = {}
     for domain, addresses in domains.items():
-        funcs = []
-        for source in options.sources:
+        for source in dict.fromkeys(options.sources):
             func = _SOURCE_FUNCS[source]
-            if func not in funcs:
-                funcs.append(func)
-        for func in funcs:
             future = run.pool.submit(getattr(run, func), domain, addresses[0])
             source_futures[future] = domain
     reports = {domain: {} for domain in domains}

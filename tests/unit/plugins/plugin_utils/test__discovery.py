@@ -311,3 +311,50 @@ def test_parse_dns_servers(values, expected):
 def test_parse_dns_servers_refuses(value):
     with pytest.raises(d.DiscoveryError, match=r"^dns_servers\[0\]: expected an IP address or IP:PORT"):
         parse_dns_servers([value])
+
+
+def _found(protocol, host, port, security, verified=True, source="srv"):
+    direction = "outgoing" if protocol == "smtp" else "incoming"
+    return {
+        "direction": direction,
+        "protocol": protocol,
+        "host": host,
+        "port": port,
+        "security": security,
+        "verified": verified,
+        "source": source,
+    }
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "candidates", "expected"),
+    [
+        (
+            {"protocol": "imap", "host": "imap.example.test", "port": 143, "security": "tls"},
+            [_found("imap", "imap.example.test", 993, "tls"), _found("imap", "imap.example.test", 143, "starttls")],
+            "imap.example.test:993 tls verified (source: srv) — set port 993",
+        ),
+        (
+            {"protocol": "imap", "host": "imap.exmaple.test", "port": 993, "security": "tls"},
+            [_found("imap", "imap.example.test", 993, "tls", source="autoconfig")],
+            "imap.example.test:993 tls verified (source: autoconfig) — set host imap.example.test",
+        ),
+        (
+            {"protocol": "smtp", "host": "smtp.example.test", "port": 465, "security": "starttls"},
+            [_found("imap", "imap.example.test", 993, "tls"), _found("smtp", "smtp.example.test", 465, "tls")],
+            "smtp.example.test:465 tls verified (source: srv) — set security tls",
+        ),
+        (
+            {"protocol": "imap", "host": "imap.example.test", "port": 993, "security": "tls"},
+            [_found("imap", "imap.example.test", 993, "tls")],
+            None,
+        ),
+        (
+            {"protocol": "pop3", "host": "pop.example.test", "port": 995, "security": "tls"},
+            [_found("pop3", "pop.example.test", 995, "tls", verified=False)],
+            None,
+        ),
+    ],
+)
+def test_suggestion(endpoint, candidates, expected):
+    assert d.suggestion(endpoint, {"candidates": candidates}) == expected
