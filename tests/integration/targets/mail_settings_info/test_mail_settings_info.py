@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import shutil
 import socket
 import sys
 import time
@@ -286,3 +287,91 @@ def test_discover_playbook_writes_a_verified_snippet(ansible_playbook, tmp_path,
     )
     assert check.returncode == 0, check.stdout
     assert '\\"username\\": \\"bob\\"' in check.stdout or '"username": "bob"' in check.stdout
+
+
+_SECURITY_RANK = {"tls": 0, "starttls": 1, "none": 2}
+_PROTOCOL_RANK = {"imap": 0, "pop3": 1}
+
+
+def _tb_server(config):
+    """Thunderbird's config as (incoming, outgoing) endpoint dicts spelled like mailops_servers."""
+    from thunderbird_peer import SOCKET_TYPES
+
+    incoming, outgoing = config["incoming"], config["outgoing"]
+    return {
+        "incoming": {
+            "protocol": incoming["type"],
+            "host": incoming["host"],
+            "port": incoming["port"],
+            "security": SOCKET_TYPES[incoming["socket"]],
+        },
+        "outgoing": {"host": outgoing["host"], "port": outgoing["port"], "security": SOCKET_TYPES[outgoing["socket"]]},
+    }
+
+
+def _goodness(server):
+    incoming, outgoing = server["incoming"], server["outgoing"]
+    return (
+        _PROTOCOL_RANK[incoming["protocol"]],
+        _SECURITY_RANK[incoming["security"]],
+        _SECURITY_RANK[outgoing["security"]],
+    )
+
+
+def _declared_not_offered(result, domain, server):
+    """Whether our findings carry an SRV "." (RFC 2782) for the service of ``server``'s incoming side."""
+    from ansible_collections.mailops.clients.plugins.plugin_utils._discovery import SRV_SERVICES
+
+    incoming = server["incoming"]
+    labels = [
+        label
+        for label, (_direction, protocol, security) in SRV_SERVICES.items()
+        if protocol == incoming["protocol"] and security == incoming["security"]
+    ]
+    said = {f["message"].split()[1] for f in result["findings"] if f["code"] == "discovery_service_not_offered"}
+    return any(f"{label}.{domain}" in said for label in labels)
+
+
+def _label(server):
+    if server is None:
+        return "-"
+    i, o = server["incoming"], server["outgoing"]
+    return f"{i['protocol']}://{i['host']}:{i['port']}/{i['security']} + smtp://{o['host']}:{o['port']}/{o['security']}"
+
+
+@pytest.mark.slow
+def test_thunderbird_as_the_peer(ansible_playbook, tmp_path, lab):
+    """Thunderbird's own discovery on the same domains: where it finds settings its own probe accepts, ours are at
+    least as good; and Thunderbird's probe accepts every server we propose."""
+    import thunderbird_peer as tb
+
+    if tb.THUNDERBIRD is None or shutil.which("certutil") is None:
+        pytest.skip("thunderbird and certutil are not installed (tools/install-system-deps.sh)")
+    mail, discovery = lab
+    emails = [f"alice@{domain}" for domain in EXPECTED]
+    ours, _proc = _run(ansible_playbook, tmp_path, lab, {"emails": emails})
+    rows = ["domain | Thunderbird (source) | accepted by its probe | ours (source)"]
+    problems = []
+    with tb.thunderbird(tmp_path, discovery.dns_address, ISPDB_URL, mail.ca_path) as client:
+        for email, result in zip(emails, ours["results"]):
+            domain = email.split("@")[1]
+            theirs = tb.discover(client, domain, email)
+            config = theirs["found"] or theirs["guessed"]
+            tb_server = _tb_server(config) if config and config["incoming"] and config["outgoing"] else None
+            tb_works = False
+            if tb_server is not None:
+                tb_works = bool(tb.probe(client, domain, tb_server)["probed"])
+            server = result["server"]
+            source = result["candidates"][0]["source"] if server else "-"
+            rows.append(
+                f"{domain} | {_label(tb_server)} ({config['source'] if config else '-'}) | {tb_works} | "
+                f"{_label(server)} ({source})"
+            )
+            if tb_works and _declared_not_offered(result, domain, tb_server):
+                rows[-1] += " - Thunderbird's choice is a service the domain's SRV '.' declares not offered"
+            elif tb_works and (server is None or _goodness(server) > _goodness(tb_server)):
+                problems.append(f"{domain}: Thunderbird found working {_label(tb_server)}, ours {_label(server)}")
+            if server is not None and not tb.probe(client, domain, server)["probed"]:
+                problems.append(f"{domain}: Thunderbird's probe rejects our {_label(server)}")
+    print("\n" + "\n".join(rows))
+    assert not problems, problems
