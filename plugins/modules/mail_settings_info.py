@@ -110,9 +110,11 @@ options:
 seealso:
   - module: mailops.clients.imap_server_info
   - module: mailops.clients.smtp_server_info
-  - name: RFC 6186, Use of SRV Records for Locating Email Submission/Access Services
+  - name: RFC 6186
+    description: Use of SRV Records for Locating Email Submission/Access Services.
     link: https://www.rfc-editor.org/rfc/rfc6186
-  - name: RFC 8314, Cleartext Considered Obsolete
+  - name: RFC 8314
+    description: "Cleartext Considered Obsolete: Use of TLS for Email Submission and Access."
     link: https://www.rfc-editor.org/rfc/rfc8314
 """
 
@@ -164,18 +166,43 @@ candidates:
   type: list
   elements: dict
   contains:
-    direction: {description: V(incoming) or V(outgoing)., type: str}
-    protocol: {description: V(imap), V(pop3) or V(smtp)., type: str}
-    host: {description: Host name., type: str}
-    port: {description: Port., type: int}
-    security: {description: V(tls), V(starttls) or V(none)., type: str}
-    auth: {description: Authentication as C(mailops_servers) spells it., type: str}
-    source: {description: The first source that named it., type: str}
-    sources: {description: Every source that named it., type: list, elements: str}
-    url: {description: The document URL or SRV name it came from., type: str}
-    trusted: {description: Named by a source fetched over verified HTTPS or DNS., type: bool}
-    verified: {description: The probe found no error., type: bool}
-    verdict: {description: The probe's verdict (V(ok), V(warning), V(error))., type: str}
+    direction:
+      description: V(incoming) or V(outgoing).
+      type: str
+    protocol:
+      description: V(imap), V(pop3) or V(smtp).
+      type: str
+    host:
+      description: Host name.
+      type: str
+    port:
+      description: Port.
+      type: int
+    security:
+      description: V(tls), V(starttls) or V(none).
+      type: str
+    auth:
+      description: Authentication as C(mailops_servers) spells it.
+      type: str
+    source:
+      description: The first source that named it.
+      type: str
+    sources:
+      description: Every source that named it.
+      type: list
+      elements: str
+    url:
+      description: The document URL or SRV name it came from.
+      type: str
+    trusted:
+      description: Named by a document fetched over verified HTTPS, or by DNS.
+      type: bool
+    verified:
+      description: The probe found no error.
+      type: bool
+    verdict:
+      description: The probe's verdict, V(ok), V(warning) or V(error).
+      type: str
     login:
       description: The probe's login result (C(attempted), C(succeeded), C(mechanism), C(username)), or V(null).
       type: dict

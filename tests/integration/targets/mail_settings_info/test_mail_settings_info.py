@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import shutil
 import socket
 import sys
@@ -47,6 +48,29 @@ EXPECTED = {
     "cleartext.test": (("imap", "legacy.cleartext.test", 143, "none"), "autoconfig", {"discovery_cleartext_only"}),
     "example.test": (("imap", "mail.example.test", 993, "tls"), "srv", set()),
 }
+
+
+GUARD_DIR = Path(__file__).resolve().parent / "loopback_guard"
+
+
+@pytest.fixture(scope="module")
+def guard_log(tmp_path_factory):
+    return tmp_path_factory.mktemp("guard") / "non-loopback.log"
+
+
+@pytest.fixture(scope="module")
+def ansible_env(ansible_env, guard_log):
+    """The shared Ansible environment plus the loopback guard in every Python process Ansible starts."""
+    env = dict(ansible_env)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(GUARD_DIR), env.get("PYTHONPATH", "")) if p)
+    env["MAILOPS_LOOPBACK_GUARD_LOG"] = str(guard_log)
+    return env
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_loopback(guard_log):
+    yield
+    assert not guard_log.exists() or not guard_log.read_text(), f"non-loopback traffic: {guard_log.read_text()}"
 
 
 @pytest.fixture(scope="module")
