@@ -162,7 +162,7 @@ class Discovery:
 
         Connects to the address the configured DNS gives for the URL's host. A certificate that does not verify
         is retried without verification so the document can still be used as a hint, reported as such. No
-        credentials are ever sent; redirects are not followed. OSError/DocumentError on failure.
+        credentials are ever sent; a redirect returns its Location as the body. OSError/DocumentError on failure.
         """
         parts = urlsplit(url)
         host = parts.hostname
@@ -193,22 +193,47 @@ class Discovery:
                     headers["Content-Type"] = content_type
                 conn.request(method, path, body=body, headers=headers)
                 response = conn.getresponse()
-                data = response.read(d.MAX_DOCUMENT + 1)
+                data = self._read(response, sock)
                 how = "http" if verify is None else ("https-verified" if verify else "https-unverified")
+                if response.status in (301, 302, 303, 307, 308):
+                    data = response.getheader("Location", "").encode()
                 return response.status, response.getheader("Content-Type", ""), data, how
             finally:
                 sock.close()
         raise last
 
+    def _read(self, response, sock):
+        """The body, at most MAX_DOCUMENT + 1 bytes, within the time left (a dripping server cannot hold it)."""
+        chunks = []
+        size = 0
+        while size <= d.MAX_DOCUMENT:
+            left = self.left(HTTP_TIMEOUT)
+            if left <= 0:
+                raise TimeoutError("the document did not arrive in time")
+            sock.settimeout(left)
+            chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+
     # -- sources ------------------------------------------------------------------------------
     def _document(self, report, source, url, email, parse):
         """Fetch and parse one document into ``report``; True when it gave candidates."""
         report.urls.append(url)
-        try:
-            status, ctype, data, how = self.fetch(url)
-        except (OSError, ssl.SSLError, http.client.HTTPException, d.DocumentError) as exc:
-            report.detail += f"{url}: {_reason(exc)}; "
-            return False
+        for _redirect in range(3):  # at most two redirects, and only to https (as for Autodiscover)
+            try:
+                status, ctype, data, how = self.fetch(url)
+            except (OSError, ssl.SSLError, http.client.HTTPException, d.DocumentError) as exc:
+                report.detail += f"{url}: {_reason(exc)}; "
+                return False
+            target = data.decode("ascii", "replace") if status in (301, 302, 303, 307, 308) else ""
+            if not target.startswith("https://"):
+                break
+            report.detail += f"{url}: redirect to {target}; "
+            url = target
+            report.urls.append(url)
         if status != 200:
             report.detail += f"{url}: HTTP {status}; "
             return False

@@ -105,6 +105,8 @@ ZONES = {
         "_imaps._tcp SRV 0 1 993 mail",
         "_submissions._tcp SRV 0 1 465 mail",
     ],
+    # the provider's autoconfig URL redirects (HTTPS to HTTPS) to a shared host
+    "redirect.test": ["autoconfig A {web}", "mail A {mail}"],
     # the document only over plain HTTP
     "httponly.test": ["autoconfig A {web}", "mail A {mail}"],
     # the document host's certificate does not verify
@@ -141,6 +143,7 @@ GOOD_MAIL_DOMAINS = [
     "guess.test",
     "disagree.test",
     "liar.test",
+    "redirect.test",
     "httponly.test",
     "badcertdoc.test",
     "pop.test",
@@ -153,6 +156,7 @@ WEB_NAMES = [
     "autodiscover.ad.test",
     "autoconfig.disagree.test",
     "autoconfig.liar.test",
+    "autoconfig.redirect.test",
     "autoconfig.badcertmail.test",
     "autoconfig.cleartext.test",
 ]
@@ -184,6 +188,12 @@ def documents():
             )
         ),
         ("https", "autoconfig.liar.test", AC): Document(standard("old.liar.test", "old.liar.test", "liar.test")),
+        ("https", "autoconfig.redirect.test", AC): Document(
+            b"moved\n", "text/plain", 302, {"Location": "https://wk.test/shared/redirect.test.xml"}
+        ),
+        ("https", "wk.test", "/shared/redirect.test.xml"): Document(
+            standard("mail.redirect.test", "mail.redirect.test", "redirect.test")
+        ),
         ("http", "autoconfig.httponly.test", AC): Document(
             standard("mail.httponly.test", "mail.httponly.test", "httponly.test")
         ),

@@ -36,6 +36,7 @@ EXPECTED = {
     "guess.test": (("imap", "imap.guess.test", 993, "tls"), "guess", set()),
     "disagree.test": (("imap", "mail.disagree.test", 993, "tls"), "srv", {"discovery_sources_disagree"}),
     "liar.test": (("imap", "mail.liar.test", 993, "tls"), "srv", {"discovery_candidate_failed"}),
+    "redirect.test": (("imap", "mail.redirect.test", 993, "tls"), "autoconfig", set()),
     "httponly.test": (("imap", "mail.httponly.test", 993, "tls"), "autoconfig", {"discovery_document_untrusted"}),
     "badcertdoc.test": (
         ("imap", "mail.badcertdoc.test", 993, "tls"),
@@ -174,6 +175,9 @@ def test_every_lab_domain(ansible_playbook, tmp_path, lab):
             assert "allow_insecure" not in server
             assert server["outgoing"]["security"] == "tls", domain
     by_domain = {r["email"].split("@")[1]: r for r in result["results"]}
+    redirected = by_domain["redirect.test"]["sources"]["autoconfig"]
+    assert redirected["status"] == "found"
+    assert "redirect to https://wk.test/shared/redirect.test.xml" in redirected["detail"]
     assert by_domain["wk.test"]["username_form"] == "local_part"
     assert by_domain["ac.test"]["username_form"] == "email"
     liar = [f for f in by_domain["liar.test"]["findings"] if f["code"] == "discovery_candidate_failed"]
