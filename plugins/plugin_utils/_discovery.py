@@ -33,6 +33,7 @@ from urllib.parse import quote
 from xml.parsers import expat
 
 from ansible_collections.mailops.clients.plugins.module_utils._findings import CatalogueEntry, Finding
+from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import XML_AUTH, XML_SOCKET_TYPES
 
 SOURCES = ("autoconfig", "wellknown", "ispdb", "mx", "srv", "autodiscover", "guess")
 # Thunderbird's default mailnews.auto_config_url (mailnews/mailnews.js)
@@ -53,20 +54,15 @@ SRV_SERVICES = {
 }
 AUTODISCOVER_SRV = "_autodiscover._tcp"
 
-# readFromXML.sys.mjs: socketType values
-_SOCKET_TYPES = {"ssl": "tls", "starttls": "starttls", "plain": "none"}
-# readFromXML.sys.mjs: authentication values (and the deprecated aliases plain, secure) -> inventory auth
-_AUTHS = {
-    "password-cleartext": "password",
-    "plain": "password",
-    "password-encrypted": "password-encrypted",
-    "secure": "password-encrypted",
-    "oauth2": "oauth2",
-    "ntlm": "ntlm",
-    "gssapi": "gssapi",
-    "none": "none",
-    "client-ip-address": "none",
-}
+# readFromXML.sys.mjs spellings -> inventory spellings: the reverse of what the Thunderbird renderer writes,
+# plus the deprecated aliases plain and secure and the outgoing-only client-IP-address (no login: none)
+_SOCKET_TYPES = {xml.lower(): ours for ours, xml in XML_SOCKET_TYPES.items()}
+_AUTHS = dict(
+    {xml.lower(): ours for ours, xml in XML_AUTH.items()},
+    plain="password",
+    secure="password-encrypted",
+    **{"client-ip-address": "none"},
+)
 _PROTOCOLS = {"imap": "imap", "pop3": "pop3", "smtp": "smtp"}
 _HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -287,6 +283,18 @@ def _parse_xml(data):
         raise DocumentError(f"not well-formed XML: {exc}") from None
 
 
+def _document_root(data, name):
+    root = _parse_xml(data)
+    if _local(root.tag) != name:
+        raise DocumentError(f"the root element is <{_local(root.tag)}>, not <{name}>")
+    return root
+
+
+def _child(element, name):
+    """The first child element called ``name`` (any namespace), or None."""
+    return next((c for c in element if _local(c.tag) == name), None)
+
+
 def _local(tag):
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
@@ -333,10 +341,7 @@ def parse_autoconfig(data, email, source, url="", trusted=True):
     Entries with an unknown type, socketType or authentication, a bad port or host are skipped, as
     Thunderbird skips them; the document fails only when nothing usable remains.
     """
-    root = _parse_xml(data)
-    if _local(root.tag) != "clientConfig":
-        raise DocumentError(f"the root element is <{_local(root.tag)}>, not <clientConfig>")
-    provider = next((c for c in root if _local(c.tag) == "emailProvider"), None)
+    provider = _child(_document_root(data, "clientConfig"), "emailProvider")
     if provider is None:
         raise DocumentError("no <emailProvider> element")
     found = []
@@ -402,16 +407,13 @@ def _flag(element, name, default):
 
 def parse_autodiscover(data, email, url="", trusted=True):
     """(candidates, redirect address or None) from a POX Autodiscover response."""
-    root = _parse_xml(data)
-    if _local(root.tag) != "Autodiscover":
-        raise DocumentError(f"the root element is <{_local(root.tag)}>, not <Autodiscover>")
-    response = next((c for c in root if _local(c.tag) == "Response"), None)
+    response = _child(_document_root(data, "Autodiscover"), "Response")
     if response is None:
         raise DocumentError("no <Response> element")
-    error = next((c for c in response if _local(c.tag) == "Error"), None)
+    error = _child(response, "Error")
     if error is not None:
         raise DocumentError(f"the server answered an error: {_child_text(error, 'Message') or 'no message'}")
-    account = next((c for c in response if _local(c.tag) == "Account"), None)
+    account = _child(response, "Account")
     if account is None:
         raise DocumentError("no <Account> element")
     action = _child_text(account, "Action").lower()
@@ -478,16 +480,7 @@ def srv_candidates(label, records):
         if not host or not _HOST_RE.match(host) or not 1 <= port <= 65535:
             continue
         found.append(
-            Candidate(
-                direction=direction,
-                protocol=protocol,
-                host=host,
-                port=port,
-                security=security,
-                source="srv",
-                url=f"{label}.",
-                rank_in_source=priority,
-            )
+            Candidate(direction, protocol, host, port, security, source="srv", url=f"{label}.", rank_in_source=priority)
         )
     return found, False
 
