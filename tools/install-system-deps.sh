@@ -7,6 +7,7 @@ packages=(
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix
   openssl ca-certificates python3 python3-venv git make rsync shellcheck util-linux procps
   thunderbird libnss3-tools
+  knot
   "$@"
 )
 
