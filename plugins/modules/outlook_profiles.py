@@ -74,7 +74,7 @@ options:
     type: bool
     default: false
 seealso:
-  - plugin: mailops.clients.outlook_windows
+  - plugin: mailops.clients.mail_outlook_windows
     plugin_type: filter
   - module: ansible.builtin.copy
 notes:
@@ -140,7 +140,7 @@ registry:
   elements: dict
 windows:
   description:
-    - What the role applies on a Windows host, as P(mailops.clients.outlook_windows#filter) returns it
+    - What the role applies on a Windows host, as P(mailops.clients.mail_outlook_windows#filter) returns it
       (C(files) for C(win_copy), C(registry) for C(win_regedit)).
   returned: always
   type: dict

@@ -84,7 +84,7 @@ def _result(probe, verdict="ok", findings=(), accounts=None):
 
 
 def _results(probes):
-    """Results shaped like the issue 3 modules: per-account entries in order, an account_failures summary."""
+    """Results shaped like the *_server_info modules': per-account entries in order, an account_failures summary."""
     out = []
     for probe in probes:
         if probe["key"] == POP3:
