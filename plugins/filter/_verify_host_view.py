@@ -9,8 +9,8 @@ name: _verify_host_view
 short_description: What one host gets as mailops_verified
 version_added: 0.1.0
 description:
-  - B(Private to the P(mailops.clients.verify#role) role, not a public interface): its name starts with an
-    underscore like the collection's private Python modules, and its options and result may change in any
+  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
+    underscore like the collection's private Python modules; its options and result may change in any
     release without a deprecation period. Documented for the role's maintainers.
   - Cuts the C(mailops_verified) fact of one host out of the merge of P(mailops.clients._verify_merge#filter) -
     every endpoint, the host's own accounts, whether credentials were checked and the run's summary.

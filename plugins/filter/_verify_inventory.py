@@ -9,8 +9,8 @@ name: _verify_inventory
 short_description: One host's normalized accounts, or the message of its inventory error
 version_added: 0.1.0
 description:
-  - B(Private to the P(mailops.clients.verify#role) role, not a public interface): its name starts with an
-    underscore like the collection's private Python modules, and its options and result may change in any
+  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
+    underscore like the collection's private Python modules; its options and result may change in any
     release without a deprecation period. Documented for the role's maintainers.
   - Normalizes the C(mailops_accounts) and C(mailops_servers) of one host like
     P(mailops.clients.mail_inventory_normalize#filter), but returns an error instead of raising it, so that the role

@@ -9,8 +9,8 @@ name: _verify_merge
 short_description: Combine probe results into the verify role's facts, reports and cache
 version_added: 0.1.0
 description:
-  - B(Private to the P(mailops.clients.verify#role) role, not a public interface): its name starts with an
-    underscore like the collection's private Python modules, and its options and result may change in any
+  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
+    underscore like the collection's private Python modules; its options and result may change in any
     release without a deprecation period. Documented for the role's maintainers.
   - Formerly C(mailops.clients.mail_verify_merge); that name is a deprecated alias and will be removed in 1.0.0.
   - Matches the registered results of the validation modules (and fresh cache entries) to the probe plan of
