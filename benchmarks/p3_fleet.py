@@ -4,7 +4,8 @@
 """P3 fleet render: a generated inventory of local-connection client hosts with 2 accounts each;
 ``mailops.clients.provision`` renders Thunderbird, Apple Mail and Outlook for every host (the endpoints are
 verified once per play) vs Ansible's own floor, a play writing three static files per host with
-``ansible.builtin.copy``. Per-host cost and ratio at several forks, at two or more fleet sizes.
+``ansible.builtin.copy``. Per-host cost and ratio at several forks, at two or more fleet sizes, and the peak
+summed RSS of the process tree (ansible-playbook and its forked workers) of both, as a ratio.
 """
 
 from __future__ import annotations
@@ -122,7 +123,15 @@ def _summary(runs, hosts):
         "max_rss_kib": max((r["max_rss_kib"] or 0) for r in runs) or None,
         "tree_rss_kib": max((r["tree_rss_kib"] or 0) for r in runs) or None,
         "cpu_s": _stats.median([r["cpu_s"] for r in runs]),
+        "controller_rss_kib": max((r.get("tasks") or {}).get("controller_rss_kib") or 0 for r in runs) or None,
     }
+
+
+def _memory_tasks(runs, limit=6):
+    """The tasks over which the controller process grew most (last run): each forked worker shares those pages."""
+    timer = runs[-1].get("tasks") or {}
+    rows = sorted(timer.get("tasks") or [], key=lambda t: t.get("rss_growth_kib") or 0, reverse=True)
+    return [{"task": t["task"], "rss_growth_kib": t["rss_growth_kib"]} for t in rows[:limit] if t.get("rss_growth_kib")]
 
 
 def _top_tasks(runs, limit=14):
@@ -156,14 +165,18 @@ def measure(lab, workdir, sizes, forks_list, repeat):
                 "ours": ours,
                 "floor": floor,
                 "ratio": _stats.ratio(ours["median_s"], floor["median_s"]),
+                "rss_ratio": _stats.ratio(ours["tree_rss_kib"], floor["tree_rss_kib"]),
                 "profile_ours": _top_tasks(runs["ours"]),
+                "memory_ours": _memory_tasks(runs["ours"]),
                 "profile_floor": _top_tasks(runs["floor"], limit=5),
             }
             results["sizes"].setdefault(str(hosts), {})[str(forks)] = entry
             log(
                 f"P3 {hosts} hosts forks {forks}: ours {_stats.format_seconds(ours['median_s'])} "
                 f"({ours['files']} files), floor {_stats.format_seconds(floor['median_s'])} "
-                f"({floor['files']} files): {_stats.format_ratio(entry['ratio'])}"
+                f"({floor['files']} files): {_stats.format_ratio(entry['ratio'])}; peak RSS of the process tree "
+                f"{_stats.format_mib(ours['tree_rss_kib'])} vs {_stats.format_mib(floor['tree_rss_kib'])}: "
+                f"{_stats.format_ratio(entry['rss_ratio'])}"
             )
     return results
 
@@ -202,15 +215,22 @@ def run(lab, workdir, sizes, forks_list, repeat, extra_size=None, budget_s=600):
             results["extra"]["ran"] = False
             log(f"P3 {extra_size} hosts skipped: estimated {estimate:.0f}s > budget {budget_s}s")
     largest = str(max(int(s) for s in results["sizes"]))
-    results["targets"] = [
-        {
-            "what": f"P3 ours / copy floor, {largest} hosts, forks {forks}",
-            "kind": "max",
-            "value": 1.5,
-            "measured": entry["ratio"],
-        }
-        for forks, entry in results["sizes"][largest].items()
-    ]
+    results["targets"] = []
+    for forks, entry in results["sizes"][largest].items():
+        results["targets"] += [
+            {
+                "what": f"P3 ours / copy floor, {largest} hosts, forks {forks}",
+                "kind": "max",
+                "value": 1.5,
+                "measured": entry["ratio"],
+            },
+            {
+                "what": f"P3 peak summed RSS of the process tree, ours / copy floor, {largest} hosts, forks {forks}",
+                "kind": "max",
+                "value": 1.3,
+                "measured": entry.get("rss_ratio"),
+            },
+        ]
     small, large = min(sizes), max(sizes)
     if small != large:
         results["scaling"] = {

@@ -297,7 +297,10 @@ def _report_p3(section):
         "outlook]`; `ansible-playbook mailops.clients.provision` (verification once per play, no credential "
         "check) into a fresh output directory each run vs a play of three `ansible.builtin.copy` tasks with "
         "static content per host (the floor). Whole-command wall time; memory is the peak summed RSS of the "
-        f"process tree. {data['repeat']} run(s) per cell, ours and the floor interleaved.",
+        "process tree (ansible-playbook and its forked workers, sampled every 0.25 s; a worker's RSS counts the "
+        "controller pages it shares, so the sum grows with the controller's size times the forks) and the "
+        f"controller process's RSS at the end of the play. {data['repeat']} run(s) per cell, ours and the floor "
+        "interleaved.",
         "",
     ]
     rows = []
@@ -315,9 +318,26 @@ def _report_p3(section):
                     _stats.format_ratio(entry["ratio"]),
                     f"{ours['files']} / {floor['files']}",
                     f"{_mem(ours['tree_rss_kib'])} / {_mem(floor['tree_rss_kib'])}",
+                    # results of an earlier version have no rss_ratio: computed from the same figures
+                    _stats.format_ratio(
+                        entry.get("rss_ratio", _stats.ratio(ours["tree_rss_kib"], floor["tree_rss_kib"]))
+                    ),
+                    f"{_mem(ours.get('controller_rss_kib'))} / {_mem(floor.get('controller_rss_kib'))}",
                 ]
             )
-    header = ["hosts", "forks", "ours", "floor", "ours/host", "floor/host", "ratio", "files", "peak RSS ours / floor"]
+    header = [
+        "hosts",
+        "forks",
+        "ours",
+        "floor",
+        "ours/host",
+        "floor/host",
+        "ratio",
+        "files",
+        "peak RSS ours / floor",
+        "RSS ratio",
+        "controller RSS ours / floor",
+    ]
     lines += [_table(header, rows), ""]
     for forks, fit in data.get("fit", {}).items():
         ours, floor = fit["ours"], fit["floor"]
@@ -342,6 +362,13 @@ def _report_p3(section):
     lines.append("")
     largest = max(data["sizes"], key=int)
     for forks, entry in sorted(data["sizes"][largest].items(), key=lambda kv: int(kv[0])):
+        if entry.get("memory_ours"):
+            lines += [
+                f"Where the controller of ours grew most ({largest} hosts, forks {forks}): "
+                + "; ".join(f"{_task_label(t['task'])} {_mem(t['rss_growth_kib'])}" for t in entry["memory_ours"])
+                + ".",
+                "",
+            ]
         profile = entry["profile_ours"]
         rows = [
             [

@@ -75,9 +75,14 @@ def mail_endpoints(accounts, credentials=False):
     fleet = accounts if isinstance(accounts, Mapping) else {"": accounts or []}
     try:
         return endpoints(fleet, credentials=bool(credentials))
-    except (KeyError, TypeError) as err:
+    except KeyError as err:
         raise AnsibleFilterError(
-            f"mail_endpoints expects normalized accounts (mail_accounts_normalize): {err}"
+            f"mail_endpoints expects normalized accounts (mail_accounts_normalize): missing {err}"
+        ) from None
+    except (AttributeError, TypeError):
+        raise AnsibleFilterError(
+            "mail_endpoints expects normalized accounts (mail_accounts_normalize): a list of account dictionaries, "
+            "or a dictionary from host to such a list"
         ) from None
 
 

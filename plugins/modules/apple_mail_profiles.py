@@ -10,7 +10,7 @@ short_description: Write Apple Mail configuration profiles (.mobileconfig), opti
 version_added: 0.1.0
 description:
   - Renders a host's normalized accounts into Apple configuration profiles (payload C(com.apple.mail.managed),
-    see P(mailops.clients.mobileconfig#filter)), optionally signs them (CMS SignedData, DER, the plist as
+    see P(mailops.clients.mail_mobileconfig#filter)), optionally signs them (CMS SignedData, DER, the plist as
     attached content) and writes one file per profile into O(dest_dir) on the target.
   - Rendering and signing run on the controller (signing needs the Python package C(cryptography) there); the
     target only receives finished files. Use C(delegate_to=localhost) to write on the controller.
@@ -32,7 +32,7 @@ extends_documentation_fragment:
 options:
   options:
     description:
-      - Rendering options, the same names as the options of P(mailops.clients.mobileconfig#filter)
+      - Rendering options, the same names as the options of P(mailops.clients.mail_mobileconfig#filter)
         (C(identifier_prefix), C(group_by), C(default_user), C(display_name), C(description), C(organization),
         C(scope), C(removal_disallowed), C(target_device_type), C(consent_text), C(include_passwords),
         C(starttls_use_ssl), C(unsupported), C(account_defaults), C(account_options)).
@@ -80,7 +80,7 @@ options:
     type: int
     default: 30
 seealso:
-  - plugin: mailops.clients.mobileconfig
+  - plugin: mailops.clients.mail_mobileconfig
     plugin_type: filter
   - module: ansible.builtin.copy
 notes:

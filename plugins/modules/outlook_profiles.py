@@ -55,7 +55,7 @@ options:
     type: raw
     default: "0644"
 seealso:
-  - plugin: mailops.clients.outlook_windows
+  - plugin: mailops.clients.mail_outlook_windows
     plugin_type: filter
   - module: ansible.builtin.copy
 notes:
@@ -121,7 +121,7 @@ registry:
   elements: dict
 windows:
   description:
-    - What the role applies on a Windows host, as P(mailops.clients.outlook_windows#filter) returns it
+    - What the role applies on a Windows host, as P(mailops.clients.mail_outlook_windows#filter) returns it
       (C(files) for C(win_copy), C(registry) for C(win_regedit)).
   returned: always
   type: dict

@@ -513,13 +513,16 @@ def verdict_lines(verified: Mapping) -> list[str]:
     return lines
 
 
-def host_view(verified: Mapping, host: str) -> dict:
-    """What one host gets as ``mailops_verified``: every endpoint, and its own accounts."""
-    return {
+def host_view(verified: Mapping, host: str, summary: Mapping | None = None) -> dict:
+    """What one host gets as ``mailops_verified``: every endpoint, its own accounts and (given) the run's summary."""
+    view = {
         "endpoints": verified.get("endpoints") or {},
         "accounts": (verified.get("accounts") or {}).get(host) or {},
         "credentials": bool(verified.get("credentials")),
     }
+    if summary is not None:
+        view["summary"] = summary
+    return view
 
 
 def _describe(finding: Mapping) -> str:

@@ -207,7 +207,7 @@ WINDOWS_PLAY = """
         items: >-
           {{ mailops_accounts
              | mailops.clients.mail_accounts_normalize(mailops_servers, host=inventory_hostname)
-             | mailops.clients.outlook_windows({'prf': true, 'windows_dir': mailops_outlook_windows_dir}) }}
+             | mailops.clients.mail_outlook_windows({'prf': true, 'windows_dir': mailops_outlook_windows_dir}) }}
     - name: Show them
       ansible.builtin.debug:
         msg: "ITEMS={{ items | to_json }}"
@@ -264,7 +264,7 @@ def _items(run) -> dict:
 
 def test_windows_task_file_applies_the_action_result(ansible_playbook, tmp_path):
     """tasks/windows.yml cannot run here (no ansible.windows): it loops over the windows result of the role's
-    outlook_profiles task (nothing rendered twice), which holds what the outlook_windows filter gives and every
+    outlook_profiles task (nothing rendered twice), which holds what the mail_outlook_windows filter gives and every
     key the tasks use."""
     tasks = yaml.safe_load(
         (Path(__file__).resolve().parents[4] / "roles" / "outlook" / "tasks" / "windows.yml").read_text()
@@ -277,7 +277,7 @@ def test_windows_task_file_applies_the_action_result(ansible_playbook, tmp_path)
         "ansible.windows.win_regedit",
     ]
     assert all(task["loop"].startswith("{{ __outlook_result.windows.") for task in tasks), tasks
-    assert "mailops.clients.outlook_windows" not in yaml.safe_dump(tasks)
+    assert "outlook_windows" not in yaml.safe_dump(tasks)
     extra = base_vars(tmp_path, mailops_outlook_windows_dir="D:\\Mail", mailops_outlook_prf=True)
     role = _items(ansible_playbook(ROLE_WINDOWS_PLAY, extra_vars=extra))
     assert [(f["src"], f["dest"], f["user"]) for f in role["files"]] == [

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-name: outlook_windows
+name: mail_outlook_windows
 short_description: What the outlook role applies on a Windows host (win_copy files, win_regedit items)
 version_added: 0.1.0
 description:
+  - Formerly C(mailops.clients.outlook_windows); that name is a deprecated alias of this filter and will be removed
+    in 1.0.0.
   - Renders a host's normalized accounts for classic Outlook (the same rendering as
     M(mailops.clients.outlook_profiles)) and returns what the P(mailops.clients.outlook#role) role applies on a
     Windows host with C(ansible.windows.win_copy) and C(ansible.windows.win_regedit).
@@ -28,7 +30,7 @@ options:
 EXAMPLES = r"""
 - name: Registry values the role would set on a Windows client
   ansible.builtin.debug:
-    msg: "{{ (accounts | mailops.clients.outlook_windows({'prf': true})).registry }}"
+    msg: "{{ (accounts | mailops.clients.mail_outlook_windows({'prf': true})).registry }}"
 """
 
 RETURN = r"""
@@ -96,17 +98,17 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import ( 
 )
 
 
-def outlook_windows(accounts, options=None):
+def mail_outlook_windows(accounts, options=None):
     try:
         return windows_items(render(list(accounts or []), dict(options or {})))
     except (OutlookError, RegFileError) as err:
-        raise AnsibleFilterError(f"outlook_windows: {err}") from None
+        raise AnsibleFilterError(f"mail_outlook_windows: {err}") from None
     except (KeyError, TypeError) as err:
         raise AnsibleFilterError(
-            f"outlook_windows expects normalized accounts (mail_accounts_normalize): missing {err}"
+            f"mail_outlook_windows expects normalized accounts (mail_accounts_normalize): missing {err}"
         ) from None
 
 
 class FilterModule:
     def filters(self):
-        return {"outlook_windows": outlook_windows}
+        return {"mail_outlook_windows": mail_outlook_windows}

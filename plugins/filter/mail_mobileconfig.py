@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-name: mobileconfig
+name: mail_mobileconfig
 short_description: Render Apple Mail configuration profiles (.mobileconfig) from normalized accounts
 version_added: 0.1.0
 description:
+  - Formerly C(mailops.clients.mobileconfig); that name is a deprecated alias of this filter and will be removed
+    in 1.0.0.
   - Turns a host's normalized accounts (P(mailops.clients.mail_accounts_normalize#filter)) into Apple configuration
     profiles with one C(com.apple.mail.managed) payload per account, one profile per user or per account.
   - The content is an XML property list made by Python's C(plistlib) with sorted keys; identifiers are stable
@@ -94,7 +96,7 @@ EXAMPLES = r"""
 - name: Profiles for this host's accounts
   ansible.builtin.set_fact:
     profiles: >-
-      {{ accounts | mailops.clients.mobileconfig(identifier_prefix='com.example.mail', organization='Example') }}
+      {{ accounts | mailops.clients.mail_mobileconfig(identifier_prefix='com.example.mail', organization='Example') }}
 
 - name: Serve them from a web server (application/x-apple-aspen-config)
   ansible.builtin.copy:
@@ -150,14 +152,14 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._apple import (  #
 )
 
 
-def mobileconfig(accounts, content=True, **options):
+def mail_mobileconfig(accounts, content=True, **options):
     try:
         rendered = render_profiles(list(accounts or []), options)
     except AppleProfileError as exc:
-        raise AnsibleFilterError(f"mobileconfig: {exc}") from None
+        raise AnsibleFilterError(f"mail_mobileconfig: {exc}") from None
     except (KeyError, TypeError) as exc:
         raise AnsibleFilterError(
-            f"mobileconfig expects normalized accounts (mail_accounts_normalize): missing {exc}"
+            f"mail_mobileconfig expects normalized accounts (mail_accounts_normalize): missing {exc}"
         ) from None
     result = []
     for profile in rendered.profiles:
@@ -171,4 +173,4 @@ def mobileconfig(accounts, content=True, **options):
 
 class FilterModule:
     def filters(self):
-        return {"mobileconfig": mobileconfig}
+        return {"mail_mobileconfig": mail_mobileconfig}

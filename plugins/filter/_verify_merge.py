@@ -5,13 +5,16 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-name: mail_verify_merge
+name: _verify_merge
 short_description: Combine probe results into the verify role's facts, reports and cache
 version_added: 0.1.0
 description:
-  - Internal helper of the P(mailops.clients.verify#role) role, documented for completeness.
+  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
+    underscore like the collection's private Python modules; its options and result may change in any
+    release without a deprecation period. Documented for the role's maintainers.
+  - Formerly C(mailops.clients.mail_verify_merge); that name is a deprecated alias and will be removed in 1.0.0.
   - Matches the registered results of the validation modules (and fresh cache entries) to the probe plan of
-    P(mailops.clients.mail_verify_plan#filter) and derives the verdict and findings of every endpoint and
+    P(mailops.clients._verify_plan#filter) and derives the verdict and findings of every endpoint and
     account, the per-endpoint verdict lines, the JSON and JUnit XML reports and the new cache document.
   - Only verdicts, findings, TLS and certificate facts are kept; no password or module argument is copied.
 options:
@@ -43,7 +46,7 @@ options:
     default: 0
   credentials:
     description:
-      - The O(mailops.clients.mail_verify_plan#filter:credentials) option the plan was made with. With V(true), an
+      - The O(mailops.clients._verify_plan#filter:credentials) option the plan was made with. With V(true), an
         account with a password and password authentication is verified only when its login succeeded on both
         endpoints; a login that could not be checked counts as an error with its reason.
       - Omitted, it is V(true) when the plan carries any login.
@@ -66,7 +69,7 @@ options:
 EXAMPLES = r"""
 - name: Merge results
   ansible.builtin.set_fact:
-    merged: "{{ probes | mailops.clients.mail_verify_merge(fleet, results=imap.results + smtp.results) }}"
+    merged: "{{ probes | mailops.clients._verify_merge(fleet, results=imap.results + smtp.results) }}"
   run_once: true
   no_log: true
 """
@@ -105,7 +108,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._verified import V
 from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import report_json, report_junit  # noqa: E402
 
 
-def mail_verify_merge(
+def verify_merge(
     probes, fleet, results=None, now=0, cache=None, ttl=0, credentials=None, dropped=None, partial_hosts=None
 ):
     try:
@@ -130,4 +133,4 @@ def mail_verify_merge(
 
 class FilterModule:
     def filters(self):
-        return {"mail_verify_merge": mail_verify_merge}
+        return {"_verify_merge": verify_merge}

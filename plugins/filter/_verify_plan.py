@@ -5,11 +5,14 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-name: mail_verify_plan
+name: _verify_plan
 short_description: The probe calls the verify role makes for a fleet
 version_added: 0.1.0
 description:
-  - Internal helper of the P(mailops.clients.verify#role) role, documented for completeness.
+  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
+    underscore like the collection's private Python modules; its options and result may change in any
+    release without a deprecation period. Documented for the role's maintainers.
+  - Formerly C(mailops.clients.mail_verify_plan); that name is a deprecated alias and will be removed in 1.0.0.
   - Turns a normalized fleet into one validation module call per unique endpoint (one more per additional
     authentication mechanism its accounts use), with the credentials to check batched into the module's
     C(accounts) option, and marks the calls whose result is still fresh in the controller cache.
@@ -51,7 +54,7 @@ options:
 EXAMPLES = r"""
 - name: Plan the probes
   ansible.builtin.set_fact:
-    probes: "{{ fleet | mailops.clients.mail_verify_plan(credentials=true, options={'timeout': 10}) }}"
+    probes: "{{ fleet | mailops.clients._verify_plan(credentials=true, options={'timeout': 10}) }}"
   run_once: true
   no_log: true
 """
@@ -71,9 +74,7 @@ from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError, plan  # noqa: E402
 
 
-def mail_verify_plan(
-    fleet, credentials=False, options=None, endpoint_options=None, cache=None, ttl=0, now=0, secret=None
-):
+def verify_plan(fleet, credentials=False, options=None, endpoint_options=None, cache=None, ttl=0, now=0, secret=None):
     try:
         return plan(
             fleet or {},
@@ -91,4 +92,4 @@ def mail_verify_plan(
 
 class FilterModule:
     def filters(self):
-        return {"mail_verify_plan": mail_verify_plan}
+        return {"_verify_plan": verify_plan}
