@@ -133,8 +133,8 @@ echo "    ansible-playbook -e @examples/discover-vars.yml mailops.clients.discov
 discover_log=$log_dir/discover.log
 discover_start=$(now_ms)
 set +e
-"$python" - "$lab_dir/lab.json" "$demo_dir" "$venv/bin/ansible-playbook" "$discover_log" examples/discover-vars.yml \
-  </dev/null <<'PY'
+"$python" - "$lab_dir/lab.json" "$demo_dir" "$venv/bin/ansible-playbook" "$discover_log" \
+  examples/discover-vars.yml <<'PY'
 import json
 import shutil
 import subprocess
