@@ -11,6 +11,7 @@ an existing results.json in BENCH_OUT, keeps the other sections from it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import _stats, p1_probe, p2_sweep, p3_fleet
+from benchmarks import _stats, p1_probe, p2_sweep, p3_fleet, p4_discovery
 from benchmarks._harness import REPO, lab_running, log, machine
 
 ANALYSIS_MARK = "<!-- analysis: everything below this line is kept when RESULTS.md is regenerated -->"
@@ -32,7 +33,7 @@ def _ints(name, default):
 
 def config():
     return {
-        "only": os.environ.get("BENCH_ONLY", "p1 p2 p3").split(),
+        "only": os.environ.get("BENCH_ONLY", "p1 p2 p3 p4").split(),
         "out": Path(os.environ.get("BENCH_OUT", REPO / "benchmarks")),
         "p1_probes": int(os.environ.get("BENCH_P1_PROBES", "200")),
         "p2_sizes": _ints("BENCH_P2_SIZES", "200 1000"),
@@ -45,6 +46,8 @@ def config():
         "p3_repeat": int(os.environ.get("BENCH_P3_REPEAT", "1")),
         "p3_extra": int(os.environ.get("BENCH_P3_EXTRA", "1000")) or None,
         "p3_budget": int(os.environ.get("BENCH_P3_BUDGET", "1500")),
+        "p4_rounds": int(os.environ.get("BENCH_P4_ROUNDS", "5")),
+        "p4_addresses": int(os.environ.get("BENCH_P4_ADDRESSES", "200")),
     }
 
 
@@ -72,7 +75,12 @@ def main():
     users = max(cfg["p2_sizes"] + cfg["p2_loop_sizes"]) if "p2" in cfg["only"] else 0
     info = machine()
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="mailops-bench-") as tmp, lab_running(users) as lab:
+    # P4 starts its own labs (the discovery lab in front of a mail lab with the test domains' certificate)
+    needs_lab = any(name in cfg["only"] for name in ("p1", "p2", "p3"))
+    with (
+        tempfile.TemporaryDirectory(prefix="mailops-bench-") as tmp,
+        lab_running(users) if needs_lab else contextlib.nullcontext() as lab,
+    ):
         workdir = Path(tmp)
         workdir.chmod(0o755)
         if "p1" in cfg["only"]:
@@ -106,6 +114,12 @@ def main():
             )
             results["sections"]["p3"] = {"machine": info, "seconds": time.monotonic() - section_start, "data": data}
             write(results, out)
+    if "p4" in cfg["only"]:
+        section_start = time.monotonic()
+        p4_machine = machine()  # the date and load when P4 starts, after the other sections
+        data = p4_discovery.run(cfg["p4_rounds"], cfg["p4_addresses"])
+        results["sections"]["p4"] = {"machine": p4_machine, "seconds": time.monotonic() - section_start, "data": data}
+        write(results, out)
     log(f"done in {time.monotonic() - started:.0f}s: {out / 'RESULTS.md'}, {json_path}")
     missed = [t for t in all_targets(results) if _stats.target_met(t["measured"], t["value"], t["kind"]) is False]
     for target in missed:
@@ -119,7 +133,7 @@ def all_targets(results):
     targets = []
     if "p1" in sections:
         targets.append(sections["p1"]["data"]["target"])
-    for name in ("p2", "p3"):
+    for name in ("p2", "p3", "p4"):
         if name in sections:
             targets += sections[name]["data"]["targets"]
     return targets
@@ -169,6 +183,8 @@ def report(results):
         lines += _report_p2(sections["p2"])
     if "p3" in sections:
         lines += _report_p3(sections["p3"])
+    if "p4" in sections:
+        lines += _report_p4(sections["p4"])
     return "\n".join(lines) + "\n"
 
 
@@ -392,6 +408,26 @@ def _report_p3(section):
             "",
         ]
     return lines
+
+
+def _report_p4(section):
+    data = section["data"]
+    return [
+        "## P4 discovery",
+        "",
+        f"Machine: {_machine(section['machine'])}; load average at the end of P4 {data['load_average_at_end']}.",
+        "",
+        "The discovery lab (Knot DNS, the HTTPS/HTTP document server, relays to the real Dovecot/Postfix on "
+        "127.53.N.0/24; tests/integration/targets/mail_settings_info/discovery_domains.py) serves the same domains "
+        "to both. Ours: `_discovery_engine.discover` in-process for `alice@<domain>` with every source, every "
+        "candidate probed (no login). Thunderbird 153: its own account discovery (`FindConfig` sources, then "
+        "`GuessConfig` when nothing was found) through Marionette in one running Thunderbird; it probes only what "
+        "it guesses, not what a document names, so on document domains it does less work. "
+        f"{data['rounds']} interleaved rounds per domain (one warm-up), medians; the sharing run is ours only.",
+        "",
+        *p4_discovery.report(data),
+        "",
+    ]
 
 
 def _task_label(name):

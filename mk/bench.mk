@@ -4,7 +4,7 @@
 #
 # Benchmarks: on demand only, never part of `make test`. Included by the main Makefile
 # (include mk/*.mk), which provides VENV and the `venv` target. Needs root (the mail lab).
-#   make bench         P1 probe cost, P2 credential sweeps, P3 fleet render; writes benchmarks/RESULTS.md and
+#   make bench         P1 probe cost, P2 credential sweeps, P3 fleet render, P4 discovery; writes benchmarks/RESULTS.md and
 #                      benchmarks/results.json (sizes via BENCH_* variables, see benchmarks/README.md)
 #   make bench-quick   the same at small sizes (a smoke run, < 3 minutes) into build/bench-quick/
 # Examples: BENCH_ONLY=p3 BENCH_P3_SIZES="20 80" make bench;  BENCH_P2_LOOP_SIZES="100 1000" make bench
@@ -20,4 +20,5 @@ bench: venv
 bench-quick: venv
 	BENCH_OUT=$(BENCH_QUICK_OUT) BENCH_P1_PROBES=20 BENCH_P2_SIZES="20 50" BENCH_P2_LOOP_SIZES=10 \
 	BENCH_P2_REPEAT=1 BENCH_P3_SIZES="2 4" BENCH_P3_FORKS=5 BENCH_P3_REPEAT=1 BENCH_P3_EXTRA=0 \
+	BENCH_P4_ROUNDS=1 BENCH_P4_ADDRESSES=40 \
 	  $(VENV)/bin/python -m benchmarks.run

@@ -5,13 +5,17 @@
 #
 # `make demo`: the main job end to end on this machine.
 #   1. start the embedded mail lab (real Dovecot + Postfix on 127.0.0.1, per-run CA) in build/demo/lab;
-#   2. run `ansible-playbook mailops.clients.provision` on the example fleet (examples/inventory): verify
+#   2. discover the settings of one address from nothing but the address: `ansible-playbook
+#      mailops.clients.discover` for alice@example.test against the discovery lab (tools/discoverylab.py: Knot
+#      DNS with RFC 6186 SRV records, an HTTPS autoconfig document, the standard mail ports relayed to the mail
+#      lab, all on a private 127.53.N.0/24 loopback block), and print the verified mailops_servers snippet;
+#   3. run `ansible-playbook mailops.clients.provision` on the example fleet (examples/inventory): verify
 #      every endpoint and login once, then render Thunderbird / Apple Mail / Outlook files per host into
 #      build/demo/<host>/<client>/;
-#   3. print a summary (endpoint verdicts from the verify report, files per host and client, changed
+#   4. print a summary (endpoint verdicts from the verify report, files per host and client, changed
 #      counts) and where everything is;
-#   4. stop the lab (also on failure or Ctrl-C): nothing is left running.
-# Running it again changes nothing (every host reports changed=0).
+#   5. stop the labs (also on failure or Ctrl-C): nothing is left running.
+# Running it again changes nothing in the fleet (every host of the provision play reports changed=0).
 #
 # Environment: DEMO_DIR (default build/demo), DEMO_PORT_OFFSET (default 0; moves every lab port, e.g. when
 # `make lab-up` already holds the default ports), DEMO_VERBOSE=1 (show Ansible's full output), VENV (default .venv:
@@ -121,6 +125,95 @@ if [[ $demo_dir != build/demo ]]; then
   extra_vars+=(-e "demo_output_dir=$(realpath "$demo_dir")")
 fi
 
+step "Discovering the settings of alice@example.test from the address alone (ansible-playbook mailops.clients.discover)"
+echo "    ansible-playbook -e @examples/discover-vars.yml mailops.clients.discover, against the discovery lab"
+# The discovery lab lives as long as this Python process: it starts Knot and the web server, runs the play,
+# and stops them again (also when the play fails or on Ctrl-C). Only the lab's DNS server is asked
+# (mailops_discover_dns_servers) and only the domain's own sources, so nothing leaves loopback (no ISPDB).
+discover_log=$log_dir/discover.log
+discover_start=$(now_ms)
+set +e
+"$python" - "$lab_dir/lab.json" "$demo_dir" "$venv/bin/ansible-playbook" "$discover_log" \
+  examples/discover-vars.yml <<'PY'
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, "tools")
+from discoverylab import DiscoveryLab, DiscoveryLabError, Document
+
+lab_json, demo, playbook, log, example_vars = (Path(arg) for arg in sys.argv[1:6])
+mail = json.loads(lab_json.read_text())
+domain = "example.test"  # the domain of the address in examples/discover-vars.yml
+# What a provider publishes (the mail lab's certificate covers mail.example.test): RFC 6186 / RFC 8314 SRV
+# records and an autoconfig document (clientConfig 1.1) at https://autoconfig.example.test/.
+zones = {
+    domain: [
+        "mail A {mail}",
+        "autoconfig A {web}",
+        "_imaps._tcp SRV 0 1 993 mail.example.test.",
+        "_submissions._tcp SRV 0 1 465 mail.example.test.",
+    ]
+}
+document = f"""<?xml version="1.0" encoding="UTF-8"?>
+<clientConfig version="1.1">
+  <emailProvider id="{domain}">
+    <domain>{domain}</domain>
+    <displayName>Example Test Ltd</displayName>
+    <incomingServer type="imap">
+      <hostname>mail.{domain}</hostname><port>993</port><socketType>SSL</socketType>
+      <username>%EMAILADDRESS%</username><authentication>password-cleartext</authentication>
+    </incomingServer>
+    <outgoingServer type="smtp">
+      <hostname>mail.{domain}</hostname><port>465</port><socketType>SSL</socketType>
+      <username>%EMAILADDRESS%</username><authentication>password-cleartext</authentication>
+    </outgoingServer>
+  </emailProvider>
+</clientConfig>
+"""
+root = demo / "discovery"
+shutil.rmtree(root, ignore_errors=True)  # a fresh Knot database: no zone state of an earlier run
+lab = DiscoveryLab(root, mail, zones, web_names=[f"autoconfig.{domain}"])
+lab.documents[("https", f"autoconfig.{domain}", "/mail/config-v1.1.xml")] = Document(document.encode())
+dest = demo / "discovered"
+# what exists only while this lab runs; the rest (address, sources, timeout) is in examples/discover-vars.yml
+extra = {"mailops_discover_dest": str(dest.resolve()), "mailops_discover_ca_path": mail["ca_path"]}
+try:
+    lab.start()
+    extra["mailops_discover_dns_servers"] = [lab.dns_address]
+    print(f"    discovery lab: Knot DNS {lab.dns_address}, autoconfig.{domain} {lab.web_address}, "
+          f"mail.{domain} {lab.mail_address()} (relays to the mail lab)", flush=True)
+    vars_file = root / "discover-vars.json"
+    vars_file.write_text(json.dumps(extra, indent=2) + "\n")
+    with log.open("w") as out:
+        rc = subprocess.run(
+            [str(playbook), "-e", f"@{example_vars}", "-e", f"@{vars_file}", "mailops.clients.discover"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=120, check=False,
+        ).returncode
+except (DiscoveryLabError, OSError, subprocess.TimeoutExpired) as exc:
+    print(f"    the discovery lab or the play did not run: {exc}", file=sys.stderr)
+    rc = 1
+finally:
+    lab.stop()
+if rc != 0:
+    sys.exit(rc)
+for name in ("discovered.txt", "mailops_servers.yml"):
+    print(f"    {dest / name}:")
+    for line in (dest / name).read_text().splitlines():
+        print(f"      {line}")
+PY
+rc=$?
+set -e
+discover_time=$(elapsed "$discover_start")
+echo "    discovered in ${discover_time}s (exit $rc); full output: $discover_log"
+if [[ $rc != 0 ]]; then
+  grep -sE '^(fatal|failed):|"msg"' "$discover_log" | sed 's/^/    /' >&2 || true
+  echo "${red}discovery failed (exit $rc): see $discover_log and $demo_dir/discovery/knot.log${reset}" >&2
+  exit "$rc"
+fi
+
 step "Verifying the example fleet and rendering its clients (ansible-playbook mailops.clients.provision)"
 echo "    inventory examples/inventory (hosts: $(grep -oE '^ +[a-z][a-z0-9-]+: \{\}' examples/inventory/hosts.yml \
   | tr -d ' {}:' | paste -sd ' ')), vault password file examples/vault-password.txt (demo only)"
@@ -182,7 +275,8 @@ for line in log.read_text(errors="replace").splitlines():
         recap[match.group(1)] = {"changed": int(match.group(3)), "failed": int(match.group(4)) + int(match.group(5))}
 
 print("\nFiles per host and client:")
-hosts = sorted(set(recap) | {p.name for p in demo.iterdir() if p.is_dir() and p.name not in ("lab", "logs", "reports")})
+not_hosts = ("lab", "logs", "reports", "discovery", "discovered")
+hosts = sorted(set(recap) | {p.name for p in demo.iterdir() if p.is_dir() and p.name not in not_hosts})
 for host in hosts:
     state = recap.get(host)
     state_text = f"changed={state['changed']} failed={state['failed']}" if state else "not in this run"
@@ -203,9 +297,11 @@ step "Where things are"
 cat <<EOF
     profiles        $demo_dir/<host>/<client>/
     verify reports  $demo_dir/reports/mailops-verify.json, $demo_dir/reports/mailops-verify.junit.xml
+    discovered      $demo_dir/discovered/mailops_servers.yml, discovered.txt, discovered.json
+                    (ansible output $discover_log; the discovery lab's zone and Knot log in $demo_dir/discovery/)
     ansible output  $run_log
     lab logs        $lab_dir/log/dovecot.log, $lab_dir/log/postfix.log (kept; the lab itself is stopped next)
-    total time      $(elapsed "$started")s (provision ${run_time}s)
+    total time      $(elapsed "$started")s (discovery ${discover_time}s, provision ${run_time}s)
 EOF
 if [[ $rc != 0 ]]; then
   echo "${red}ansible-playbook failed (exit $rc): see the fatal lines above and $run_log${reset}" >&2

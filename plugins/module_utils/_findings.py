@@ -342,6 +342,59 @@ CATALOGUE = {
         "the test message could not be removed from the mailbox: {reason}",
         "Delete the message with the given message_id by hand.",
     ),
+    # --- mail_settings_info (plugin_utils/_discovery_engine.py): what discovery found or refused ------
+    "discovery_document_untrusted": CatalogueEntry(
+        "warning",
+        "discovery",
+        "{source} document at {url} was {how}: its servers were used only as candidates to probe",
+        "Publish the document over HTTPS with a certificate that verifies for the host name in the URL.",
+    ),
+    "discovery_candidate_failed": CatalogueEntry(
+        "warning",
+        "discovery",
+        "{source} ({where}) names {endpoint}, which did not verify: {reason}",
+        "Correct or remove this server in the {source} data, or make the server answer as described.",
+    ),
+    "discovery_sources_disagree": CatalogueEntry(
+        "info",
+        "discovery",
+        "sources disagree on the {direction} server: {choices}",
+        "Publish the same settings everywhere (autoconfig, Autodiscover and SRV records) so every client agrees.",
+    ),
+    "discovery_service_not_offered": CatalogueEntry(
+        "info",
+        "discovery",
+        "SRV {name} says the service is not offered (target '.')",
+        "Nothing to do if the service is indeed not offered (RFC 2782).",
+    ),
+    "discovery_cleartext_only": CatalogueEntry(
+        "error",
+        "discovery",
+        "the only {direction} server that answered is {endpoint} without encryption: passwords and mail "
+        "would cross the network in cleartext",
+        "Offer TLS (IMAP 993, POP3 995, SMTP 465) or STARTTLS on the server before using these settings; "
+        "the entry needs allow_insecure: true in mailops_servers.",
+    ),
+    "discovery_cleartext_refused": CatalogueEntry(
+        "error",
+        "discovery",
+        "{endpoint} answers without encryption, but an encrypted {direction} server answered and failed "
+        "({reason}): an attacker on the path could cause exactly this, so the cleartext server is not proposed",
+        "Fix the encrypted server's problem (certificate name, chain, expiry, the login) and discover again.",
+    ),
+    "discovery_nothing_verified": CatalogueEntry(
+        "error",
+        "discovery",
+        "no {direction} server for {domain} verified ({tried} candidates tried)",
+        "Check the domain for typos; publish an autoconfig document or RFC 6186 SRV records, or set the "
+        "server by hand in mailops_servers.",
+    ),
+    "discovery_timeout": CatalogueEntry(
+        "warning",
+        "discovery",
+        "discovery stopped at the {timeout}s timeout; {pending} source(s) or probe(s) had not finished",
+        "Raise timeout if the servers are slow; settings found so far are still verified.",
+    ),
 }
 
 

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 from xml.parsers import expat
 
-from ansible_collections.mailops.clients.plugins.module_utils._findings import CatalogueEntry, Finding
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import XML_AUTH, XML_SOCKET_TYPES
 
 SOURCES = ("autoconfig", "wellknown", "ispdb", "mx", "srv", "autodiscover", "guess")
@@ -118,77 +117,6 @@ class SourceReport:
             "urls": list(self.urls),
             "candidates": len(self.candidates),
         }
-
-
-# --------------------------------------------------------------------------------------------------
-# Findings of discovery (same record as the probe's findings; stage "discovery")
-
-CATALOGUE = {
-    "discovery_document_untrusted": CatalogueEntry(
-        "warning",
-        "discovery",
-        "{source} document at {url} was {how}: its servers were used only as candidates to probe",
-        "Publish the document over HTTPS with a certificate that verifies for the host name in the URL.",
-    ),
-    "discovery_candidate_failed": CatalogueEntry(
-        "warning",
-        "discovery",
-        "{source} ({where}) names {endpoint}, which did not verify: {reason}",
-        "Correct or remove this server in the {source} data, or make the server answer as described.",
-    ),
-    "discovery_sources_disagree": CatalogueEntry(
-        "info",
-        "discovery",
-        "sources disagree on the {direction} server: {choices}",
-        "Publish the same settings everywhere (autoconfig, Autodiscover and SRV records) so every client agrees.",
-    ),
-    "discovery_service_not_offered": CatalogueEntry(
-        "info",
-        "discovery",
-        "SRV {name} says the service is not offered (target '.')",
-        "Nothing to do if the service is indeed not offered (RFC 2782).",
-    ),
-    "discovery_cleartext_only": CatalogueEntry(
-        "error",
-        "discovery",
-        "the only {direction} server that answered is {endpoint} without encryption: passwords and mail "
-        "would cross the network in cleartext",
-        "Offer TLS (IMAP 993, POP3 995, SMTP 465) or STARTTLS on the server before using these settings; "
-        "the entry needs allow_insecure: true in mailops_servers.",
-    ),
-    "discovery_cleartext_refused": CatalogueEntry(
-        "error",
-        "discovery",
-        "{endpoint} answers without encryption, but an encrypted {direction} server answered and failed "
-        "({reason}): an attacker on the path could cause exactly this, so the cleartext server is not proposed",
-        "Fix the encrypted server's problem (certificate name, chain, expiry, the login) and discover again.",
-    ),
-    "discovery_nothing_verified": CatalogueEntry(
-        "error",
-        "discovery",
-        "no {direction} server for {domain} verified ({tried} candidates tried)",
-        "Check the domain for typos; publish an autoconfig document or RFC 6186 SRV records, or set the "
-        "server by hand in mailops_servers.",
-    ),
-    "discovery_timeout": CatalogueEntry(
-        "warning",
-        "discovery",
-        "discovery stopped at the {timeout}s timeout; {pending} source(s) or probe(s) had not finished",
-        "Raise timeout if the servers are slow; settings found so far are still verified.",
-    ),
-}
-
-
-def discovery_finding(code, **params):
-    """A Finding (as a dict) from the discovery catalogue."""
-    entry = CATALOGUE[code]
-    return Finding(
-        code=code,
-        severity=entry.severity,
-        stage=entry.stage,
-        message=entry.message.format(**params),
-        fix=entry.fix.format(**params),
-    ).as_dict()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.mailops.clients.plugins.module_utils._connection import validate
 from ansible_collections.mailops.clients.plugins.module_utils._errors import MailOpsError
+from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding
 from ansible_collections.mailops.clients.plugins.module_utils._probe import run_checks
 from ansible_collections.mailops.clients.plugins.plugin_utils import _discovery as d
 
@@ -251,14 +252,14 @@ class Discovery:
         report.status = "found"
         if not trusted:
             report.findings.append(
-                d.discovery_finding(
+                make_finding(
                     "discovery_document_untrusted",
                     source=source,
                     url=url,
                     how="fetched over plain HTTP"
                     if how == "http"
                     else "served with a certificate that does not verify",
-                )
+                ).as_dict()
             )
         return True
 
@@ -323,7 +324,7 @@ class Discovery:
             )
             if not_offered:
                 report.not_offered.append(d.SRV_SERVICES[label][1:])
-                report.findings.append(d.discovery_finding("discovery_service_not_offered", name=name))
+                report.findings.append(make_finding("discovery_service_not_offered", name=name).as_dict())
                 report.detail += f"{name}: not offered; "
             elif found:
                 report.detail += f"{name}: {len(found)}; "
@@ -371,9 +372,9 @@ class Discovery:
                 if how != "https-verified":
                     how_text = "fetched over plain HTTP" if how == "http" else "served with an unverified certificate"
                     report.findings.append(
-                        d.discovery_finding(
+                        make_finding(
                             "discovery_document_untrusted", source="autodiscover", url=url, how=how_text
-                        )
+                        ).as_dict()
                     )
                 return {"autodiscover": report}
             if not redirect:
@@ -608,13 +609,13 @@ def _result(email, domain, reports, probe_futures, options, unfinished):
                 if source == "guess":
                     continue
                 findings.append(
-                    d.discovery_finding(
+                    make_finding(
                         "discovery_candidate_failed",
                         source=source,
                         where=candidate.url or source,
                         endpoint=d.endpoint_label(candidate),
                         reason=outcomes[candidate.key]["reason"] or "see the candidate's findings",
-                    )
+                    ).as_dict()
                 )
     chosen = d.choose(candidates, verified)
     for direction in d.DIRECTIONS:
@@ -622,21 +623,21 @@ def _result(email, domain, reports, probe_futures, options, unfinished):
         if pick is None:
             tried = sum(1 for c in candidates if c.direction == direction)
             findings.append(
-                d.discovery_finding("discovery_nothing_verified", direction=direction, domain=domain, tried=tried)
+                make_finding("discovery_nothing_verified", direction=direction, domain=domain, tried=tried).as_dict()
             )
         elif pick.security == "none" and _tls_failures(candidates, outcomes, direction):
             findings.append(
-                d.discovery_finding(
+                make_finding(
                     "discovery_cleartext_refused",
                     endpoint=d.endpoint_label(pick),
                     direction=direction,
                     reason=_tls_failures(candidates, outcomes, direction),
-                )
+                ).as_dict()
             )
             chosen[direction] = None
         elif pick.security == "none":
             findings.append(
-                d.discovery_finding("discovery_cleartext_only", direction=direction, endpoint=d.endpoint_label(pick))
+                make_finding("discovery_cleartext_only", direction=direction, endpoint=d.endpoint_label(pick)).as_dict()
             )
         # sources that named a different verified first choice for this direction
         firsts = {}
@@ -646,9 +647,9 @@ def _result(email, domain, reports, probe_futures, options, unfinished):
             firsts.setdefault(candidate.source, d.endpoint_label(candidate))
         if len(set(firsts.values())) > 1:
             choices = "; ".join(f"{source}: {label}" for source, label in sorted(firsts.items()))
-            findings.append(d.discovery_finding("discovery_sources_disagree", direction=direction, choices=choices))
+            findings.append(make_finding("discovery_sources_disagree", direction=direction, choices=choices).as_dict())
     if unfinished:
-        findings.append(d.discovery_finding("discovery_timeout", timeout=f"{options.timeout:g}", pending=unfinished))
+        findings.append(make_finding("discovery_timeout", timeout=f"{options.timeout:g}", pending=unfinished).as_dict())
     server = d.server_entry(chosen)
     username_form = None
     if server is not None:

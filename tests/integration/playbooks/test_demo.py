@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 from maillab import BASE_PORTS
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -245,7 +246,7 @@ def _lab_processes(marker: str) -> list[str]:
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if marker in cmdline and ("dovecot" in cmdline or "postfix" in cmdline):
+            if marker in cmdline and any(name in cmdline for name in ("dovecot", "postfix", "knotd")):
                 found.append(cmdline)
     return found
 
@@ -268,6 +269,22 @@ def test_make_demo_twice_second_run_changes_nothing(ansible_env):
             imaps = BASE_PORTS["imaps"] + offset
             assert re.search(rf"^  imap://127\.0\.0\.1:{imaps}/tls +ok +4 +3 +-$", run.stdout, re.MULTILINE)
             assert "overall verdict: ok; 7 accounts, 0 not verified" in run.stdout
+            # before provisioning: the lab address's settings, discovered from the address, verified, printed
+            assert re.search(
+                r"^ +alice@example\.test: incoming imap://mail\.example\.test:993/tls \(source: autoconfig, ok\); "
+                r"outgoing smtp://mail\.example\.test:465/tls \(source: autoconfig, ok\)$",
+                run.stdout,
+                re.MULTILINE,
+            )
+            snippet = yaml.safe_load((demo_dir / "discovered/mailops_servers.yml").read_text())
+            assert snippet["mailops_servers"] == {
+                "example.test": {
+                    "incoming": {"protocol": "imap", "host": "mail.example.test", "port": 993, "security": "tls",
+                                 "auth": "password"},
+                    "outgoing": {"host": "mail.example.test", "port": 465, "security": "tls", "auth": "password"},
+                }
+            }  # fmt: skip
+            assert "      mailops_servers:\n        example.test:\n" in run.stdout
             assert f"{demo_dir}/mac-bob/apple_mail/mac-bob/bob.mobileconfig" in run.stdout
             assert re.search(
                 r"^  scan-hall  \(changed=\d+ failed=0\)\n    \(no clients rendered: no mailops_clients",

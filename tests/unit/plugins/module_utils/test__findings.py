@@ -24,6 +24,7 @@ from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import
 DOCS = Path(__file__).resolve().parents[4] / "docs" / "findings.md"
 STAGES = {
     "connect", "banner", "starttls", "tls", "capabilities", "auth", "logout", "send", "deliver", "cleanup", "module",
+    "discovery",
 }  # fmt: skip
 # Every placeholder a template may use: the engine always supplies host, port, timeout, protocol, stage.
 KNOWN_FIELDS = {
@@ -31,6 +32,8 @@ KNOWN_FIELDS = {
     "what", "limit", "command", "minimum", "not_after", "not_before", "days", "enforcement", "server_name", "names",
     "subject", "issuer", "threshold", "offered", "evidence", "context", "mechanism", "credential", "usable",
     "username", "failed", "total", "codes", "wait", "tls_port", "starttls_port", "advice", "opt_in",
+    # discovery (mail_settings_info): what a source said and which server it named
+    "source", "url", "how", "where", "endpoint", "direction", "choices", "name", "domain", "tried", "pending",
 }  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding
 from ansible_collections.mailops.clients.plugins.plugin_utils import _discovery as d
 from ansible_collections.mailops.clients.plugins.plugin_utils._discovery_engine import parse_dns_servers
 
@@ -285,8 +286,9 @@ def test_server_entry_spells_the_inventory():
     assert d.server_entry({"incoming": incoming, "outgoing": None}) is None
 
 
-def test_findings_have_the_probe_shape():
-    finding = d.discovery_finding("discovery_service_not_offered", name="_pop3._tcp.example.org")
+def test_findings_come_from_the_collection_catalogue():
+    assert not hasattr(d, "CATALOGUE")  # one catalogue: module_utils/_findings.py
+    finding = make_finding("discovery_service_not_offered", name="_pop3._tcp.example.org").as_dict()
     assert finding == {
         "code": "discovery_service_not_offered",
         "severity": "info",
