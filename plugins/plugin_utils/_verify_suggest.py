@@ -78,12 +78,15 @@ def endpoint_suggestions(verified: Mapping, results: Sequence) -> dict:
     """Endpoint key -> suggestion text, from ``results`` (``mail_settings_info``'s per-address results).
 
     An endpoint used by accounts of several domains gets one text when they agree, else one per domain
-    (``for a.test: ...; for b.test: ...``); endpoints without a verified alternative are left out.
+    (``for a.test: ...; for b.test: ...``); endpoints without a verified encrypted alternative are left out.
     """
     by_domain = {}
     for result in results or []:
         if isinstance(result, Mapping) and result.get("email"):
-            by_domain.setdefault(_domain(result["email"]), result)
+            # never propose cleartext: discovery offers it only with a finding that names the exposure (or refuses
+            # it when an encrypted server answered and failed), which a one-line suggestion cannot carry
+            encrypted = [c for c in result.get("candidates") or [] if c.get("security") != "none"]
+            by_domain.setdefault(_domain(result["email"]), dict(result, candidates=encrypted))
     eps = verified.get("endpoints") or {}
     found = {}
     for key, pairs in _failing(verified).items():

@@ -120,6 +120,16 @@ def test_the_codes_are_catalogue_codes():
         # nothing verified, or no result for the domain: no suggestion
         ([_discovered("alice@a.test", _candidate("mail.a.test", 993, "tls", verified=False))], {}),
         ([_discovered("carol@c.test", _candidate("mail.a.test", 993, "tls"))], {}),
+        # cleartext is never proposed, even when it is all that verified
+        ([_discovered("alice@a.test", _candidate("mail.a.test", 143, "none"))], {}),
+        (
+            [
+                _discovered(
+                    "alice@a.test", _candidate("mail.a.test", 143, "none"), _candidate("mail.a.test", 993, "tls")
+                )
+            ],
+            {WRONG: HINT},
+        ),
         ([], {}),
     ],
 )
