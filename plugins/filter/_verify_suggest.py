@@ -12,11 +12,12 @@ description:
   - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
     underscore like the collection's private Python modules; its options and result may change in any
     release without a deprecation period. Documented for the role's maintainers.
-  - Takes the merge of P(mailops.clients._verify_merge#filter) and the per-address results of
+  - >-
+    Takes the merge of P(mailops.clients._verify_merge#filter) and the per-address results of
     M(mailops.clients.mail_settings_info) for the addresses P(mailops.clients._verify_suggest_targets#filter) chose,
     and puts the best verified alternative into every finding about the host, port, protocol or TLS mode of a
-    failing endpoint (key C(suggestion)), for example
-    C(imap.example.test:993 tls verified (source: srv) — set port 993, security tls).
+    failing endpoint (key C(suggestion)): a text such as C(imap.example.test:993 tls verified), its source and the
+    settings to change (C(set port 993, security tls)).
   - Regenerates the verdict lines and both reports with the same partial hosts as before; the cache document is
     left as it was (a suggestion is not a probe result).
 options:
