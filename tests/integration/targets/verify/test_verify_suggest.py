@@ -46,11 +46,11 @@ class Fleet:
             "ansible_connection": "local",
             "ansible_python_interpreter": sys.executable,
             "mailops_verify_report_dir": str(self.reports),
-            "mailops_verify_options": {"ca_path": mail.ca_path, "timeout": 5},
+            "mailops_verify_options": {"ca_path": mail.ca_path, "timeout": 10},
             # the address carries every lab domain's mail certificate: check it by one of its names
             "mailops_verify_endpoint_options": {address: {"server_name": "mail.srv.test"}},
             "mailops_verify_suggest_dns_servers": [discovery.dns_address],
-            "mailops_verify_suggest_timeout": 20,
+            "mailops_verify_suggest_timeout": 30,
             "mailops_servers": {
                 "srv_wrong_port": {
                     "incoming": {"protocol": "imap", "host": address, "port": 143, "security": "tls"},
