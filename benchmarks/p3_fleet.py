@@ -56,6 +56,7 @@ def write_inventory(workdir, lab, hosts):
         },
         "mailops_verify_options": {"ca_path": lab.ca_path},
         "mailops_verify_report_dir": "{{ bench_out }}/reports",
+        "mailops_verify_suggest": False,  # no discovery (did you mean): the lab's domains are not in the real DNS
         "mailops_clients": list(CLIENTS),
         "mailops_thunderbird_profiles_root": "{{ bench_out }}/{{ inventory_hostname }}/thunderbird/{user}",
         "mailops_thunderbird_create_profile": True,

@@ -125,7 +125,15 @@ def ansible_playbook(tmp_path, ansible_env):
 
     Usage: ``result = ansible_playbook(text, extra_vars={...}, verbosity=0, check=False)``;
     ``result.stdout`` / ``result.stderr`` hold everything Ansible printed.
+
+    The playbook's directory gets ``group_vars/all.yml`` with ``mailops_verify_suggest: false``: a failing endpoint
+    must not send the verify role's discovery to the system resolver and the domain's real URLs. A test that wants
+    it sets the variable in the play (play vars win over playbook group_vars/all, inventory group_vars/all do not).
     """
+    group_vars = tmp_path / "group_vars"
+    group_vars.mkdir(exist_ok=True)
+    if not (group_vars / "all.yml").exists():
+        (group_vars / "all.yml").write_text("mailops_verify_suggest: false\n", encoding="utf-8")
 
     def run(
         playbook: str,

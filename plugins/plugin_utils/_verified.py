@@ -219,7 +219,9 @@ def login_skip_reason(side: Mapping, password, credentials: bool) -> str | None:
 def _own_findings(entry: Mapping, key: str, endpoint: Mapping) -> list[dict]:
     """The findings of the account's own login at ``key`` (the endpoint's findings are not repeated)."""
     return [
-        f for f in entry.get("findings") or [] if f.get("endpoint") == key and _plain(f) not in endpoint["findings"]
+        f
+        for f in entry.get("findings") or []
+        if f.get("endpoint") == key and _plain(f) not in [_plain(e) for e in endpoint["findings"]]
     ]
 
 
@@ -510,6 +512,9 @@ def verdict_lines(verified: Mapping) -> list[str]:
             codes = ", ".join(dict.fromkeys(code for side in bad for code in side["codes"]))
             line = f"{key}: {verdict}: {len(bad)} of {count} {noun}: {codes}"
             lines.append(line + (f" ({', '.join(extra)})" if extra else ""))
+        hint = next((f["suggestion"] for f in ep["findings"] if f.get("suggestion")), None)
+        if hint:  # _verify_suggest: verified settings that discovery found for the accounts' domain
+            lines[-1] += f"; did you mean {hint}"
     return lines
 
 
@@ -532,6 +537,8 @@ def _describe(finding: Mapping) -> str:
     text += f": {finding.get('message')}"
     if finding.get("fix"):
         text += f" Fix: {finding['fix']}"
+    if finding.get("suggestion"):
+        text += f" Did you mean {finding['suggestion']}"
     return text
 
 

@@ -77,6 +77,8 @@ def _finding_text(finding: Mapping) -> str:
     text = " ".join(parts) + f": {finding.get('message')}"
     if finding.get("fix"):
         text += f"\n    fix: {finding['fix']}"
+    if finding.get("suggestion"):
+        text += f"\n    did you mean: {finding['suggestion']}"
     return text
 
 

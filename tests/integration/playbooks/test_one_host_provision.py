@@ -45,6 +45,7 @@ def test_one_host_provision_writes_the_profiles_and_is_idempotent(mail_lab, ansi
         "mailops_verify_credentials": True,
         "mailops_verify_options": {"ca_path": mail_lab.ca_path},
         "mailops_verify_report_dir": str(tmp_path / "reports"),
+        "mailops_verify_suggest": False,  # no discovery (did you mean): the lab's domains are not in the real DNS
         "mailops_apple_mail_output_dir": str(out / "apple"),
         "mailops_outlook_output_dir": str(out / "outlook"),
     }

@@ -97,6 +97,7 @@ class Fleet:
             "facts_dir": str(self.facts),
             "mailops_verify_credentials": True,
             "mailops_verify_report_dir": str(self.reports),
+            "mailops_verify_suggest": False,  # no discovery (did you mean): the lab's domains are not in the real DNS
             "mailops_verify_options": {"ca_path": lab.ca_path, "timeout": 5},
             "mailops_verify_endpoint_options": {"localhost": {"ca_path": str(root / "other-ca.pem")}},
             "mailops_servers": {

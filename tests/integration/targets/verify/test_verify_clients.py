@@ -56,7 +56,11 @@ def test_unknown_client_fails_its_host_before_any_probe(tmp_path, ansible_env, c
     port = _closed_port()
     inventory = tmp_path / "inventory"
     (inventory / "host_vars").mkdir(parents=True)
-    common = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    common = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "mailops_verify_suggest": False,  # no discovery (did you mean): the lab's domains are not in the real DNS
+    }
     (inventory / "hosts.yml").write_text(json.dumps({"all": {"hosts": {"typo": common, "fine": common}}}))
     account = {
         "email": "a@example.test",

@@ -48,6 +48,7 @@ class Fleet:
             "ansible_python_interpreter": sys.executable,
             "mailops_verify_credentials": True,
             "mailops_verify_report_dir": str(self.reports),
+            "mailops_verify_suggest": False,  # no discovery (did you mean): the lab's domains are not in the real DNS
             # Dovecot delays the answer to a failed login more after each failure from one address (auth penalty,
             # up to 15 s): a timeout above that keeps the wrong password an auth_failed, not a command_timeout
             "mailops_verify_options": {"ca_path": lab.ca_path, "timeout": 20},
