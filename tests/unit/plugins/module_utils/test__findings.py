@@ -31,6 +31,7 @@ KNOWN_FIELDS = {
     "what", "limit", "command", "minimum", "not_after", "not_before", "days", "enforcement", "server_name", "names",
     "subject", "issuer", "threshold", "offered", "evidence", "context", "mechanism", "credential", "usable",
     "username", "failed", "total", "codes", "wait", "tls_port", "starttls_port", "advice", "opt_in",
+    "budget", "recipient", "found_user", "found_at", "deleted", "latency",
 }  # fmt: skip
 
 
