@@ -71,12 +71,16 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._verify_roundtrip 
 
 def mail_roundtrip_merge(merged, trips, result=None, now=0, ttl=0, check_mode=False, partial_hosts=None):
     result = result if isinstance(result, dict) else {}
-    failed = result.get("msg") if result.get("failed") else None
+    # failed_when: false in the role resets "failed": a result without round trips is a module failure
+    ran = not result.get("skipped")
+    failed = (
+        (result.get("msg") or "the module failed without a message") if ran and not result.get("roundtrips") else None
+    )
     try:
         out = merge(
             merged,
             list(trips or []),
-            result.get("results") if isinstance(result.get("results"), dict) else {},
+            result.get("roundtrips") if isinstance(result.get("roundtrips"), dict) else {},
             now=float(now or 0),
             ttl=int(ttl or 0),
             check_mode=boolean(check_mode, strict=False),

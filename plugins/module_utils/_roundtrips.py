@@ -86,7 +86,7 @@ class Batch:
             )
             result.findings.append(dict(finding.as_dict(), endpoint=trip.mailbox.label))
         outcome = result.as_dict()
-        outcome.pop("changed")
+        outcome["sent"] = outcome.pop("changed")  # the module's "changed" is "a message was sent"
         outcome["trip"] = trip
         return outcome
 

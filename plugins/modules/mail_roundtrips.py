@@ -107,7 +107,7 @@ changed:
   description: V(true) when at least one test message was sent (each is removed again).
   returned: always
   type: bool
-results:
+roundtrips:
   description:
     - By O(trips[].key), the outcome of each round trip, with the keys of M(mailops.clients.mail_roundtrip)'s result
       (C(message_id), C(delivered), C(latency_ms), C(deleted), C(smtp_response), C(findings), C(timings_ms),
@@ -199,14 +199,14 @@ def main():
         batch = _batch(module.params)
         if module.check_mode:
             results = {key: {"status": "not_run", "findings": [], "msg": CHECK_MODE_MESSAGE} for key, _t in batch.trips}
-            module.exit_json(changed=False, results=results, msg=CHECK_MODE_MESSAGE)
+            module.exit_json(changed=False, roundtrips=results, msg=CHECK_MODE_MESSAGE)
         results = batch.run()
     except MailOpsError as exc:
-        module.fail_json(msg=str(exc), results={})
+        module.fail_json(msg=str(exc), roundtrips={})
     except Exception as exc:  # no traceback reaches the user; the type names the bug for a report
-        module.fail_json(msg=f"internal error in mail_roundtrips ({exc.__class__.__name__}): {exc}", results={})
+        module.fail_json(msg=f"internal error in mail_roundtrips ({exc.__class__.__name__}): {exc}", roundtrips={})
     else:
-        module.exit_json(changed=any(r["sent"] for r in results.values()), results=results)
+        module.exit_json(changed=any(r["sent"] for r in results.values()), roundtrips=results)
 
 
 if __name__ == "__main__":

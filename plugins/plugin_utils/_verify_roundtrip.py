@@ -223,7 +223,7 @@ def merge(
 ) -> dict:
     """``merged`` (``_verified.merge``'s result) with the round trips' outcomes in the account entries, their
     verdicts and reasons re-derived, the summary updated (``roundtrips`` counts by status) and the new cache
-    entries. ``results``: the module's ``results`` by trip key; ``module_message``: the module's failure, if any."""
+    entries. ``results``: the module's ``roundtrips`` by trip key; ``module_message``: the module's failure, if any."""
     merged = json.loads(json.dumps(merged))  # a copy: the input stays as it was
     verified = merged["verified"]
     eps = verified.get("endpoints") or {}
@@ -243,14 +243,16 @@ def merge(
             if entry is None:
                 continue
             entry["roundtrip"] = {k: v for k, v in outcome.items() if k != "findings"}
-            codes = [f["code"] for f in outcome["findings"] if f.get("severity") != "info" and f.get("code")]
-            entry["roundtrip"]["codes"] = list(dict.fromkeys(codes))
+            codes = []
             for finding in outcome["findings"]:
                 plain = {k: finding.get(k) for k in FINDING_KEYS}
                 if plain in (eps.get(finding["endpoint"]) or {}).get("findings", []):
                     continue  # the endpoint's own finding (a certificate warning), already there
+                if finding["severity"] != "info" and finding["code"]:
+                    codes.append(finding["code"])
                 if finding not in entry["findings"]:
                     entry["findings"].append(dict(finding))
+            entry["roundtrip"]["codes"] = list(dict.fromkeys(codes))
             result = _summarize(entry_sides(entry, eps))
             entry["verdict"], entry["reasons"] = result["verdict"], result["reasons"]
     merged["cache"]["entries"] = dict(sorted(entries.items()))
