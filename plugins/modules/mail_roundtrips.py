@@ -49,10 +49,171 @@ options:
         description: The outgoing leg, the O(mailops.clients.mail_roundtrip#module:smtp) options.
         type: dict
         required: true
+        suboptions:
+          allow_insecure:
+            default: false
+            description:
+            - Accept V(none) security with a password login as a warning instead of an error.
+            - As O(mailops.clients.imap_server_info#module:allow_insecure).
+            type: bool
+          auth_mechanism:
+            choices:
+            - auto
+            - PLAIN
+            - LOGIN
+            - CRAM-MD5
+            - XOAUTH2
+            - OAUTHBEARER
+            default: auto
+            description: SASL mechanism; V(auto) chooses as M(mailops.clients.smtp_server_info) does.
+            type: str
+          ca_path:
+            description: PEM file or hashed directory of CA certificates to trust instead of the system
+              store.
+            type: path
+          cert_expiry_warn_days:
+            default: 30
+            description:
+            - Warn when the certificate expires within this many days.
+            type: int
+          helo_name:
+            description: Name sent with C(EHLO); default the host name if it has a dot, else an address
+              literal.
+            type: str
+          host:
+            description: SMTP server host name or address.
+            required: true
+            type: str
+          oauth2_token:
+            description: OAuth 2.0 bearer token (OAUTHBEARER or XOAUTH2). Never returned or logged.
+            type: str
+          password:
+            description: SMTP AUTH password. Never returned or logged.
+            type: str
+          port:
+            description: Port; default from O(trips[].smtp.security) (V(465) for V(tls), V(587) for V(starttls),
+              V(25) for V(none)).
+            type: int
+          security:
+            choices:
+            - tls
+            - starttls
+            - none
+            default: tls
+            description: V(tls) (implicit TLS), V(starttls) (required, never a plaintext fallback) or
+              V(none).
+            type: str
+          server_name:
+            description: Name for SNI and the certificate check; default O(trips[].smtp.host).
+            type: str
+          timeout:
+            default: 10
+            description:
+            - Seconds allowed for the connection up to and including the login (one deadline for every
+              stage), then for each command of the round trip.
+            type: float
+          tls_min_version:
+            choices:
+            - TLSv1
+            - TLSv1.1
+            - TLSv1.2
+            - TLSv1.3
+            default: TLSv1.2
+            description: Oldest TLS version accepted.
+            type: str
+          username:
+            description: SMTP AUTH user name.
+            type: str
+          validate_certs:
+            default: true
+            description: Verify the certificate chain and name.
+            type: bool
       mailbox:
         description: The incoming leg, the O(mailops.clients.mail_roundtrip#module:mailbox) options.
         type: dict
         required: true
+        suboptions:
+          allow_insecure:
+            default: false
+            description:
+            - Accept V(none) security with a password login as a warning instead of an error.
+            - As O(mailops.clients.imap_server_info#module:allow_insecure).
+            type: bool
+          auth_mechanism:
+            choices:
+            - auto
+            - PLAIN
+            - LOGIN
+            - CRAM-MD5
+            - XOAUTH2
+            - OAUTHBEARER
+            default: auto
+            description: SASL mechanism; V(auto) chooses as M(mailops.clients.imap_server_info) does.
+            type: str
+          ca_path:
+            description: PEM file or hashed directory of CA certificates to trust instead of the system
+              store.
+            type: path
+          cert_expiry_warn_days:
+            default: 30
+            description:
+            - Warn when the certificate expires within this many days.
+            type: int
+          host:
+            description: IMAP or POP3 server host name or address.
+            required: true
+            type: str
+          oauth2_token:
+            description: OAuth 2.0 bearer token. Never returned or logged.
+            type: str
+          password:
+            description: Mailbox password. Never returned or logged.
+            type: str
+          port:
+            description: Port; default from O(trips[].mailbox.protocol) and O(trips[].mailbox.security) (IMAP 993/143,
+              POP3 995/110).
+            type: int
+          protocol:
+            choices:
+            - imap
+            - pop3
+            default: imap
+            description: Read the mailbox over IMAP (INBOX) or POP3.
+            type: str
+          security:
+            choices:
+            - tls
+            - starttls
+            - none
+            default: tls
+            description: V(tls) (implicit TLS), V(starttls) (required, never a plaintext fallback) or
+              V(none).
+            type: str
+          server_name:
+            description: Name for SNI and the certificate check; default O(trips[].mailbox.host).
+            type: str
+          timeout:
+            default: 10
+            description:
+            - Seconds allowed for the connection up to and including the login (one deadline for every
+              stage), then for each command of the round trip.
+            type: float
+          tls_min_version:
+            choices:
+            - TLSv1
+            - TLSv1.1
+            - TLSv1.2
+            - TLSv1.3
+            default: TLSv1.2
+            description: Oldest TLS version accepted.
+            type: str
+          username:
+            description: Mailbox user name (required).
+            type: str
+          validate_certs:
+            default: true
+            description: Verify the certificate chain and name.
+            type: bool
       from_address:
         description: Envelope sender and C(From) header.
         type: str
