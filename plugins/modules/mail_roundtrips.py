@@ -341,7 +341,7 @@ def main():
                 "elements": "dict",
                 "required": True,
                 "options": {
-                    "key": {"type": "str", "required": True},
+                    "key": {"type": "str", "required": True, "no_log": False},  # a name, not a secret
                     "smtp": {"type": "dict", "required": True, "options": _leg_spec("smtp")},
                     "mailbox": {"type": "dict", "required": True, "options": _leg_spec("mailbox")},
                     "from_address": {"type": "str", "required": True},
