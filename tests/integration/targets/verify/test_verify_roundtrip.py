@@ -9,7 +9,9 @@
   alice to bob (virtual_alias_maps) and holds carol's mail (check_recipient_access HOLD): alice's message is
   found in bob's mailbox (roundtrip_delivered_elsewhere), carol's times out within the budget (delivery_timeout),
   bob's arrives; a wrong password sends nothing;
-* check mode: nothing is sent, the round trip does not block.
+* check mode: nothing is sent, the round trip does not block;
+* a lab whose Dovecot announces no UIDPLUS: the message is only flagged (cleanup_failed, a warning); the test
+  expunges it itself.
 
 After each run no test message is left in any lab mailbox (the maildirs are listed).
 """
@@ -310,3 +312,56 @@ def test_faults_fail_the_right_hosts_with_the_right_findings(mail_lab, misroutin
 def test_no_message_left_in_any_lab_mailbox(mail_lab, misrouting, faults):
     misrouting.drop_held()
     assert test_messages(mail_lab) == []
+
+
+@pytest.fixture(scope="module")
+def no_uidplus(tmp_path_factory):
+    """A lab of its own whose Dovecot announces no UIDPLUS (imap_capability without it): no UID EXPUNGE."""
+    from conftest import _free_port_offset
+
+    root = Path(tempfile.mkdtemp(prefix="mailops-nouidplus-"))
+    root.chmod(0o755)
+    lab = MailLab(root, port_offset=_free_port_offset(), extra_dovecot_config="imap_capability = IMAP4rev1 IDLE\n")
+    try:
+        lab.start()
+        yield lab
+    finally:
+        lab.stop()
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_cleanup_failed_without_uid_expunge(no_uidplus, tmp_path_factory, ansible_env):
+    import imaplib
+    import ssl
+
+    lab = no_uidplus
+    p = lab.ports
+    servers = {
+        "lab": {
+            "incoming": {"protocol": "imap", "host": "127.0.0.1", "port": p["imaps"], "security": "tls"},
+            "outgoing": {"host": "127.0.0.1", "port": p["submissions"], "security": "tls"},
+        }
+    }
+    hosts = {"c1": {"email": "alice@example.test", "server": "lab", "password": lab.users["alice@example.test"]}}
+    fleet = Fleet(tmp_path_factory.mktemp("roundtrip-nouidplus"), lab, ansible_env, servers, hosts)
+    run = fleet.run()
+    account = _accounts(run["report"])["c1"]
+    trip = account["roundtrip"]
+    assert (trip["status"], trip["deleted"], trip["codes"]) == ("delivered", False, ["cleanup_failed"])
+    # a warning: the playbook (fail_on error) passes, the account's verdict says it
+    assert run["result"].returncode == 0, run["result"].stdout[-3000:]
+    assert (account["verdict"], account["reasons"]) == ("warning", ["cleanup_failed"])
+    [finding] = [f for f in account["findings"] if f["code"] == "cleanup_failed"]
+    assert "UIDPLUS" in finding["message"]
+    # the message is still there, flagged \Deleted: remove it (EXPUNGE) and check that the mailbox is clean
+    assert len(test_messages(lab)) == 1
+    context = ssl.create_default_context(cafile=lab.ca_path)
+    with imaplib.IMAP4_SSL("127.0.0.1", p["imaps"], ssl_context=context, timeout=10) as client:
+        client.login("alice@example.test", lab.users["alice@example.test"])
+        client.select("INBOX")
+        _unused, data = client.uid("SEARCH", "HEADER", "Message-ID", trip["message_id"])
+        assert len(data[0].split()) == 1
+        client.expunge()
+    assert test_messages(lab) == []
