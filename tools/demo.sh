@@ -13,8 +13,11 @@
 #      every endpoint and login once, then render Thunderbird / Apple Mail / Outlook files per host into
 #      build/demo/<host>/<client>/;
 #   4. print a summary (endpoint verdicts from the verify report, files per host and client, changed
-#      counts) and where everything is;
-#   5. stop the labs (also on failure or Ctrl-C): nothing is left running.
+#      counts);
+#   5. run the round trip (a test message sent and read back) for every demo account with
+#      `ansible-playbook mailops.clients.verify -e mailops_verify_roundtrip=true` and print the latencies, and where
+#      everything is;
+#   6. stop the labs (also on failure or Ctrl-C): nothing is left running.
 # Running it again changes nothing in the fleet (every host of the provision play reports changed=0).
 #
 # Environment: DEMO_DIR (default build/demo), DEMO_PORT_OFFSET (default 0; moves every lab port, e.g. when
@@ -293,12 +296,51 @@ total = sum(s["changed"] for s in recap.values())
 print(f"\nchanged tasks in this run: {total}" + (" (nothing to do: the fleet is up to date)" if recap and total == 0 else ""))
 PY
 
+step "Round trip for every demo account (ansible-playbook mailops.clients.verify -e mailops_verify_roundtrip=true)"
+# A test message per account, from the account to itself, waited for in its mailbox and deleted (the lab delivers
+# locally through Dovecot LMTP). A run of its own, after the provision run: its reports (with the delivery
+# latencies, which differ from run to run) go to reports-roundtrip/ and do not touch the idempotent provision run.
+trip_log=$log_dir/roundtrip.log
+trip_start=$(now_ms)
+set +e
+"$venv/bin/ansible-playbook" -i examples/inventory --vault-password-file examples/vault-password.txt \
+  "${extra_vars[@]}" -e mailops_verify_roundtrip=true -e mailops_verify_fail_on=never \
+  -e "mailops_verify_report_dir=$(realpath "$demo_dir")/reports-roundtrip" mailops.clients.verify >"$trip_log" 2>&1
+trip_rc=$?
+set -e
+"$python" - "$demo_dir/reports-roundtrip/mailops-verify.json" <<'PY'
+import json
+import sys
+from pathlib import Path
+
+path = Path(sys.argv[1])
+if not path.exists():
+    print(f"    no round-trip report at {path}")
+    sys.exit(0)
+report = json.loads(path.read_text())
+rows = [("host", "account", "round trip", "latency", "findings")]
+for acc in report["accounts"]:
+    trip = acc.get("roundtrip") or {}
+    latency = f"{trip['latency_ms'] / 1000:.2f} s" if trip.get("latency_ms") is not None else "-"
+    status = trip.get("status", "-") + (f" ({trip['reason']})" if trip.get("reason") else "")
+    rows.append((acc["host"], acc["id"], status, latency, ", ".join(trip.get("codes") or []) or "-"))
+widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+for index, row in enumerate(rows):
+    print("    " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    if index == 0:
+        print("    " + "  ".join("-" * width for width in widths))
+counts = report["summary"].get("roundtrips") or {}
+print("    " + ", ".join(f"{count} {status}" for status, count in counts.items() if count))
+PY
+echo "    round trips finished in $(elapsed "$trip_start")s (exit $trip_rc); full output: $trip_log"
+
 step "Where things are"
 cat <<EOF
     profiles        $demo_dir/<host>/<client>/
     verify reports  $demo_dir/reports/mailops-verify.json, $demo_dir/reports/mailops-verify.junit.xml
     discovered      $demo_dir/discovered/mailops_servers.yml, discovered.txt, discovered.json
                     (ansible output $discover_log; the discovery lab's zone and Knot log in $demo_dir/discovery/)
+    round trips     $demo_dir/reports-roundtrip/mailops-verify.json (latencies), $log_dir/roundtrip.log
     ansible output  $run_log
     lab logs        $lab_dir/log/dovecot.log, $lab_dir/log/postfix.log (kept; the lab itself is stopped next)
     total time      $(elapsed "$started")s (discovery ${discover_time}s, provision ${run_time}s)

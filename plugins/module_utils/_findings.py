@@ -395,6 +395,36 @@ CATALOGUE = {
         "discovery stopped at the {timeout}s timeout; {pending} source(s) or probe(s) had not finished",
         "Raise timeout if the servers are slow; settings found so far are still verified.",
     ),
+    # --- the verify role's round trips (module_utils/_roundtrips.py) ------------------------------------
+    "roundtrip_delivered_elsewhere": CatalogueEntry(
+        "error",
+        "deliver",
+        "the test message to {recipient} arrived in the mailbox of {found_user} at {found_at}, not in this "
+        "account's mailbox (removed there: {deleted})",
+        "Mail for {recipient} is routed to another mailbox: check the alias and virtual maps for it (Postfix: "
+        "postmap -q {recipient} against virtual_alias_maps and alias_maps) and the account's incoming user name.",
+    ),
+    "roundtrip_latency_high": CatalogueEntry(
+        "warning",
+        "deliver",
+        "the test message took {latency}s to arrive (warning threshold {threshold}s)",
+        "Delivery works but is slow: check the queue (postqueue -p), content filters and the delivery logs; raise "
+        "mailops_verify_roundtrip_latency_warn if this delay is expected.",
+    ),
+    "roundtrip_budget_exhausted": CatalogueEntry(
+        "error",
+        "deliver",
+        "the round trip did not run: the total budget of {budget}s was used up by the round trips before it",
+        "Raise mailops_verify_roundtrip_budget or mailops_verify_roundtrip_concurrency, or select fewer accounts "
+        "(roundtrip: false on an account or server).",
+    ),
+    "roundtrip_not_possible": CatalogueEntry(
+        "info",
+        "deliver",
+        "no round trip for this account: {reason}",
+        "The round trip logs in with the account's password: give the account a password and password "
+        "authentication, or set roundtrip: false on it.",
+    ),
 }
 
 

@@ -25,7 +25,7 @@ AUTHS = ("password", "password-encrypted", "oauth2", "ntlm", "gssapi", "none")
 # auth methods that send a password or token (or something derived from it) to the server
 CREDENTIAL_AUTHS = ("password", "password-encrypted", "oauth2", "ntlm")
 
-SERVER_KEYS = ("incoming", "outgoing", "allow_insecure", "timeout")
+SERVER_KEYS = ("incoming", "outgoing", "allow_insecure", "timeout", "roundtrip")
 DIRECTION_KEYS = {
     "incoming": ("protocol", "host", "port", "security", "auth"),
     "outgoing": ("protocol", "host", "port", "security", "auth"),
@@ -46,6 +46,7 @@ ACCOUNT_KEYS = (
     "check_interval_minutes",
     "signature",
     "reply_to",
+    "roundtrip",
 )
 POP3_KEYS = ("leave_on_server", "delete_after_days")
 OAUTH2_KEYS = ("issuer", "scope")
@@ -391,6 +392,12 @@ def normalize_account(raw, servers: Mapping | None, index: int = 0, host: str | 
 
     allow_insecure = _bool(ctx, path("allow_insecure"), source.get("allow_insecure", False))
     timeout = _optional_int(ctx, path("timeout"), source.get("timeout"), low=1, high=3600, what="timeout")
+    # the round trip: the account's own setting, else its server's, else None (the role's default decides)
+    roundtrip = None
+    for field_name, holder in (("roundtrip", raw), (path("roundtrip"), source)):
+        if holder.get("roundtrip") is not None:
+            roundtrip = _bool(ctx, field_name, holder["roundtrip"])
+            break
     for direction in ("incoming", "outgoing"):
         if direction not in source:
             raise ctx.error(
@@ -483,6 +490,7 @@ def normalize_account(raw, servers: Mapping | None, index: int = 0, host: str | 
         "check_interval_minutes": check_interval,
         "timeout": timeout,
         "allow_insecure": allow_insecure,
+        "roundtrip": roundtrip,
         "signature": signature,
         "reply_to": reply_to,
     }
@@ -641,7 +649,9 @@ def endpoints(fleet: Mapping[str, Sequence[Mapping]], credentials: bool = False)
                 ref = {"host": host, "id": account["id"], "direction": direction}
                 item["accounts"].append(ref)
                 mechanism = AUTH_MECHANISMS.get(side["auth"])
-                if not credentials or mechanism is None or account.get("password") is None:
+                # a round trip (account["roundtrip"] true) implies the credential check of the account
+                wanted = credentials or account.get("roundtrip") is True
+                if not wanted or mechanism is None or account.get("password") is None:
                     continue
                 for cred in item["credentials"]:
                     if (cred["username"], cred["password"], cred["auth_mechanism"]) == (

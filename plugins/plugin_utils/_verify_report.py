@@ -4,7 +4,8 @@
 """CI reports of the verify role: a JSON document and JUnit XML, both deterministic.
 
 Deterministic means: same verdicts and findings → byte-identical files, so a second run reports
-``changed: false``. Timings, check times and the cache state are facts only, never in the reports.
+``changed: false``. Timings, check times and the cache state are facts only, never in the reports; the one
+exception is the round trip (``mailops_verify_roundtrip``), whose delivery latency and Message-ID are reported.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
 REPORT_FORMAT = "mailops.clients.verify/1"
+# what the reports keep of an account's round trip (never the cache state)
+ROUNDTRIP_KEYS = ("status", "reason", "latency_ms", "message_id", "deleted", "delivered_elsewhere", "codes")
 
 
 def report(merged: Mapping, partial_hosts=None) -> dict:
@@ -54,6 +57,9 @@ def report(merged: Mapping, partial_hosts=None) -> dict:
                     "findings": acc["findings"],
                 }
             )
+            if acc.get("roundtrip"):
+                # the round trip (mailops_verify_roundtrip): a measurement, so the report changes with the latency
+                accounts[-1]["roundtrip"] = {k: acc["roundtrip"].get(k) for k in ROUNDTRIP_KEYS}
     hosts = [
         {"host": host, "verdict": "error", "message": message}
         for host, message in sorted((merged.get("dropped") or {}).items())
@@ -100,6 +106,15 @@ def _case(suite: ET.Element, classname: str, name: str, verdict: str, findings, 
     return 1, int(failed)
 
 
+def _roundtrip_properties(case: ET.Element, roundtrip: Mapping) -> None:
+    """The round trip's status and delivery latency as properties of the account's testcase."""
+    props = ET.Element("properties")
+    for key in ("status", "latency_ms", "message_id"):
+        if roundtrip.get(key) is not None:
+            ET.SubElement(props, "property", {"name": f"roundtrip.{key}", "value": str(roundtrip[key])})
+    case.insert(0, props)
+
+
 def report_junit(merged: Mapping, partial_hosts=None) -> str:
     """JUnit XML: suite ``endpoints`` (one testcase per endpoint key) and suite ``accounts`` (one per
     host/account); an error verdict is a ``<failure>`` whose text lists the error findings, warnings and
@@ -127,6 +142,8 @@ def report_junit(merged: Mapping, partial_hosts=None) -> str:
         )
         counts[0] += tests
         counts[1] += failures
+        if acc.get("roundtrip"):
+            _roundtrip_properties(suite[-1], acc["roundtrip"])
     suite.set("tests", str(counts[0]))
     suite.set("failures", str(counts[1]))
     suite.set("errors", "0")

@@ -34,6 +34,7 @@ KNOWN_FIELDS = {
     "username", "failed", "total", "codes", "wait", "tls_port", "starttls_port", "advice", "opt_in",
     # discovery (mail_settings_info): what a source said and which server it named
     "source", "url", "how", "where", "endpoint", "direction", "choices", "name", "domain", "tried", "pending",
+    "budget", "recipient", "found_user", "found_at", "deleted", "latency",
 }  # fmt: skip
 
 

@@ -68,6 +68,7 @@ def test_minimal_account_gets_every_default():
         "check_interval_minutes": None,
         "timeout": None,
         "allow_insecure": False,
+        "roundtrip": None,
         "signature": None,
         "reply_to": None,
     }
@@ -308,14 +309,14 @@ ERRORS = [
         "host c1, account a@example.test (mailops_accounts[0]), field displayname: unknown key "
         "'displayname' (did you mean display_name?). Fix: rename it to display_name, or remove it (known keys: "
         "email, server, incoming, outgoing, allow_insecure, timeout, display_name, username, user, password, "
-        "oauth2, pop3, check_interval_minutes, signature, reply_to).",
+        "oauth2, pop3, check_interval_minutes, signature, reply_to, roundtrip).",
         id="unknown-key-near-miss",
     ),
     pytest.param(
         [{"email": "a@example.test", "server": "example", "colour": "blue"}],
         "host c1, account a@example.test (mailops_accounts[0]), field colour: unknown key 'colour'. Fix: remove "
         "it or use one of: email, server, incoming, outgoing, allow_insecure, timeout, display_name, username, "
-        "user, password, oauth2, pop3, check_interval_minutes, signature, reply_to.",
+        "user, password, oauth2, pop3, check_interval_minutes, signature, reply_to, roundtrip.",
         id="unknown-key",
     ),
     pytest.param(

@@ -1,0 +1,93 @@
+# Copyright: contributors to mailops.clients
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: _verify_roundtrip_plan
+short_description: The round trips the verify role makes for a fleet
+version_added: 0.1.0
+description:
+  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
+    underscore like the collection's private Python modules; its options and result may change in any
+    release without a deprecation period. Documented for the role's maintainers.
+  - One round trip per account whose C(roundtrip) is true (P(mailops.clients._verify_roundtrip_select#filter)); an
+    account listed on several hosts is tested once. Accounts without a password login, or whose probes already
+    failed (an endpoint error, a login that did not succeed), get no round trip, with the reason.
+options:
+  _input:
+    description: Normalized fleet, after P(mailops.clients._verify_roundtrip_select#filter).
+    type: dict
+    required: true
+  verified:
+    description: C(verified) of P(mailops.clients.mail_verify_merge#filter)'s result.
+    type: dict
+    required: true
+  options:
+    description: Module options for every endpoint (as P(mailops.clients.mail_verify_plan#filter)'s).
+    type: dict
+    default: {}
+  endpoint_options:
+    description: Per endpoint key or server host, options that override O(options).
+    type: dict
+    default: {}
+  cache:
+    description: The cache document read from the controller.
+    type: dict
+    default: {}
+  ttl:
+    description: Seconds a cached round trip stays valid; V(0) disables the cache.
+    type: int
+    default: 0
+  now:
+    description: Current time, seconds since the epoch.
+    type: float
+    default: 0
+  secret:
+    description: Key of the HMAC that folds passwords into the cache key (required with O(ttl)).
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Plan the round trips
+  ansible.builtin.set_fact:
+    trips: "{{ fleet | mailops.clients._verify_roundtrip_plan(merged.verified, options={'timeout': 10}) }}"
+  run_once: true
+  no_log: true
+"""
+
+RETURN = r"""
+_value:
+  description:
+    - One item per round trip, C(key), C(refs) (the C({host, id}) of each account entry it stands for), C(email),
+      C(incoming), C(outgoing), C(skip) (why it does not run, or V(null)), C(skip_code), C(cache_key), C(cached)
+      and, when it runs, C(call) (the M(mailops.clients.mail_roundtrips) C(trips) entry, with passwords).
+  type: list
+  elements: dict
+"""
+
+from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._verify_roundtrip import plan  # noqa: E402
+
+
+def _verify_roundtrip_plan(fleet, verified, options=None, endpoint_options=None, cache=None, ttl=0, now=0, secret=None):
+    try:
+        return plan(
+            fleet or {},
+            verified or {},
+            options=options or {},
+            endpoint_options=endpoint_options or {},
+            cache=cache or {},
+            ttl=int(ttl or 0),
+            now=float(now or 0),
+            secret=secret,
+        )
+    except VerifyError as err:
+        raise AnsibleFilterError(f"mailops.clients.verify: {err}") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"_verify_roundtrip_plan": _verify_roundtrip_plan}
