@@ -277,7 +277,8 @@ def test_windows_task_file_applies_the_action_result(ansible_playbook, tmp_path)
         "ansible.windows.win_regedit",
     ]
     assert all(task["loop"].startswith("{{ __outlook_result.windows.") for task in tasks), tasks
-    assert "outlook_windows" not in yaml.safe_dump(tasks)
+    dumped = yaml.safe_dump(tasks)
+    assert "clients.outlook_windows" not in dumped and "mail_outlook_windows" not in dumped  # no second rendering
     extra = base_vars(tmp_path, mailops_outlook_windows_dir="D:\\Mail", mailops_outlook_prf=True)
     role = _items(ansible_playbook(ROLE_WINDOWS_PLAY, extra_vars=extra))
     assert [(f["src"], f["dest"], f["user"]) for f in role["files"]] == [
