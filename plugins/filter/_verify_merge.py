@@ -104,8 +104,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
-from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError, merge, verdict_lines  # noqa: E402
-from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import report_json, report_junit  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError, merge  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import with_outputs  # noqa: E402
 
 
 def verify_merge(
@@ -124,11 +124,7 @@ def verify_merge(
         )
     except (VerifyError, KeyError, TypeError) as err:
         raise AnsibleFilterError(f"mailops.clients.verify: cannot merge probe results: {err}") from None
-    merged["lines"] = verdict_lines(merged["verified"])
-    partial = None if partial_hosts is None else list(partial_hosts)
-    merged["report_json"] = report_json(merged, partial)
-    merged["report_junit"] = report_junit(merged, partial)
-    return merged
+    return with_outputs(merged, partial_hosts)
 
 
 class FilterModule:

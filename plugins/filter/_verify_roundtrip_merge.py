@@ -66,8 +66,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
-from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError, verdict_lines  # noqa: E402
-from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import report_json, report_junit  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import with_outputs  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verify_roundtrip import lines, merge  # noqa: E402
 
 
@@ -90,12 +90,8 @@ def _verify_roundtrip_merge(merged, trips, result=None, now=0, ttl=0, check_mode
         )
     except (VerifyError, KeyError, TypeError) as err:
         raise AnsibleFilterError(f"mailops.clients.verify: cannot merge the round trips: {err}") from None
-    out["lines"] = verdict_lines(out["verified"])
     out["roundtrip_lines"] = lines(out)
-    partial = None if partial_hosts is None else list(partial_hosts)
-    out["report_json"] = report_json(out, partial)
-    out["report_junit"] = report_junit(out, partial)
-    return out
+    return with_outputs(out, partial_hosts)
 
 
 class FilterModule:

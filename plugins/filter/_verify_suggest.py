@@ -48,8 +48,7 @@ _value:
 from collections.abc import Mapping  # noqa: E402
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
-from ansible_collections.mailops.clients.plugins.plugin_utils._verified import verdict_lines  # noqa: E402
-from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import report_json, report_junit  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import with_outputs  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verify_suggest import (  # noqa: E402
     apply_suggestions,
     endpoint_suggestions,
@@ -63,12 +62,7 @@ def verify_suggest(merged, results=None):
     suggestions = endpoint_suggestions(merged["verified"], results or [])
     if not suggestions:
         return merged
-    out = apply_suggestions(merged, suggestions)
-    partial = report_partial_hosts(merged)
-    out["lines"] = verdict_lines(out["verified"])
-    out["report_json"] = report_json(out, partial)
-    out["report_junit"] = report_junit(out, partial)
-    return out
+    return with_outputs(apply_suggestions(merged, suggestions), report_partial_hosts(merged))
 
 
 class FilterModule:

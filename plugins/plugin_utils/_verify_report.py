@@ -14,6 +14,8 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._verified import verdict_lines
+
 REPORT_FORMAT = "mailops.clients.verify/1"
 # what the reports keep of an account's round trip (never the cache state)
 ROUNDTRIP_KEYS = ("status", "reason", "latency_ms", "message_id", "deleted", "delivered_elsewhere", "codes")
@@ -170,3 +172,14 @@ def report_junit(merged: Mapping, partial_hosts=None) -> str:
     root.set("errors", "0")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def with_outputs(merged: dict, partial_hosts=None) -> dict:
+    """``merged`` with what the role prints and writes, made from it: ``lines`` (one per endpoint),
+    ``report_json`` and ``report_junit``. Every step that changes a merge (probes, round trips, suggestions)
+    ends here, so the lines and both reports always say the same."""
+    partial = None if partial_hosts is None else list(partial_hosts)
+    merged["lines"] = verdict_lines(merged["verified"])
+    merged["report_json"] = report_json(merged, partial)
+    merged["report_junit"] = report_junit(merged, partial)
+    return merged
