@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from ansible.release import __version__ as _core_version
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +29,8 @@ PLAY = """
         accounts: "{{{{ mailops_accounts | mailops.clients.mail_accounts_normalize(mailops_servers) }}}}"
 """
 
+ansible_version = tuple(int(part) for part in _core_version.split(".")[:2])
+
 
 @pytest.mark.parametrize(
     ("old", "new"), [("mobileconfig", "mail_mobileconfig"), ("outlook_windows", "mail_outlook_windows")]
@@ -39,9 +42,11 @@ def test_old_filter_name_is_a_deprecated_alias(ansible_playbook, old, new):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     flat = " ".join(output.split())
-    assert f"mailops.clients.{old}" in flat and "has been deprecated" in flat, output
-    assert f"Use mailops.clients.{new} instead" in flat, output
-    assert "version 1.0.0" in flat, output
+    # ansible-core 2.16 resolves a deprecated filter redirect without printing the deprecation (2.17+ print it)
+    if ansible_version[:2] >= (2, 17):
+        assert f"mailops.clients.{old}" in flat and "has been deprecated" in flat, output
+        assert f"Use mailops.clients.{new} instead" in flat, output
+        assert "version 1.0.0" in flat, output
     assert f'mailops.clients.{new}" has been deprecated' not in flat
     line = next(x for x in result.stdout.splitlines() if '"msg":' in x)
     both = json.loads(json.loads("{" + line.strip().rstrip(",") + "}")["msg"])
