@@ -102,8 +102,8 @@ _value:
       type: dict
 """
 
-from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._filter import VERIFY, filter_errors  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError, merge  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import with_outputs  # noqa: E402
 
@@ -111,7 +111,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report imp
 def verify_merge(
     probes, fleet, results=None, now=0, cache=None, ttl=0, credentials=None, dropped=None, partial_hosts=None
 ):
-    try:
+    with filter_errors(f"{VERIFY}: cannot merge probe results", (VerifyError, KeyError, TypeError)):
         merged = merge(
             fleet or {},
             probes or [],
@@ -122,8 +122,6 @@ def verify_merge(
             credentials=None if credentials is None else boolean(credentials, strict=False),
             dropped=dropped or {},
         )
-    except (VerifyError, KeyError, TypeError) as err:
-        raise AnsibleFilterError(f"mailops.clients.verify: cannot merge probe results: {err}") from None
     return with_outputs(merged, partial_hosts)
 
 

@@ -64,8 +64,8 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._filter import VERIFY, filter_errors  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import with_outputs  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verify_roundtrip import lines, merge  # noqa: E402
@@ -78,7 +78,7 @@ def _verify_roundtrip_merge(merged, trips, result=None, now=0, ttl=0, check_mode
     failed = (
         (result.get("msg") or "the module failed without a message") if ran and not result.get("roundtrips") else None
     )
-    try:
+    with filter_errors(f"{VERIFY}: cannot merge the round trips", (VerifyError, KeyError, TypeError)):
         out = merge(
             merged,
             list(trips or []),
@@ -88,8 +88,6 @@ def _verify_roundtrip_merge(merged, trips, result=None, now=0, ttl=0, check_mode
             check_mode=boolean(check_mode, strict=False),
             module_message=str(failed) if failed else None,
         )
-    except (VerifyError, KeyError, TypeError) as err:
-        raise AnsibleFilterError(f"mailops.clients.verify: cannot merge the round trips: {err}") from None
     out["roundtrip_lines"] = lines(out)
     return with_outputs(out, partial_hosts)
 

@@ -67,25 +67,15 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._filter import VERIFY, filter_errors, plan_settings  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verify_roundtrip import plan  # noqa: E402
 
 
 def _verify_roundtrip_plan(fleet, verified, options=None, endpoint_options=None, cache=None, ttl=0, now=0, secret=None):
-    try:
-        return plan(
-            fleet or {},
-            verified or {},
-            options=options or {},
-            endpoint_options=endpoint_options or {},
-            cache=cache or {},
-            ttl=int(ttl or 0),
-            now=float(now or 0),
-            secret=secret,
-        )
-    except VerifyError as err:
-        raise AnsibleFilterError(f"mailops.clients.verify: {err}") from None
+    settings = plan_settings(options, endpoint_options, cache, ttl, now, secret)
+    with filter_errors(VERIFY, VerifyError):
+        return plan(fleet or {}, verified or {}, **settings)
 
 
 class FilterModule:

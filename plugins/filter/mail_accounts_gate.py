@@ -91,13 +91,14 @@ from collections.abc import Mapping  # noqa: E402
 from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._filter import filter_errors  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError, gate  # noqa: E402
 
 
 def mail_accounts_gate(accounts, verified, allow_unverified=False, client=None, host=None, fail_on="error", warn=False):
     if verified is not None and not isinstance(verified, Mapping):
         raise AnsibleFilterError("mail_accounts_gate: verified must be the mailops_verified dictionary")
-    try:
+    with filter_errors("mail_accounts_gate", VerifyError, accounts=True):
         result = gate(
             list(accounts or []),
             verified,
@@ -106,12 +107,6 @@ def mail_accounts_gate(accounts, verified, allow_unverified=False, client=None, 
             host=host or None,
             fail_on=fail_on,
         )
-    except VerifyError as err:
-        raise AnsibleFilterError(f"mail_accounts_gate: {err}") from None
-    except (KeyError, TypeError) as err:
-        raise AnsibleFilterError(
-            f"mail_accounts_gate expects normalized accounts (mail_accounts_normalize): missing {err}"
-        ) from None
     if boolean(warn, strict=False):
         for warning in result["warnings"]:
             Display().warning(warning)

@@ -99,15 +99,13 @@ _value:
       type: str
 """
 
-from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._filter import filter_errors  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import InventoryError, normalize_accounts  # noqa: E402
 
 
 def mail_accounts_normalize(accounts, servers=None, host=None):
-    try:
+    with filter_errors(None, InventoryError):
         return normalize_accounts(accounts, servers or {}, host)
-    except InventoryError as err:
-        raise AnsibleFilterError(str(err)) from None
 
 
 class FilterModule:

@@ -45,6 +45,7 @@ _value:
 from collections.abc import Mapping  # noqa: E402
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._filter import filter_errors  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import InventoryError, normalize_fleet  # noqa: E402
 
 
@@ -58,10 +59,8 @@ def mail_inventory_normalize(hostvars, hosts):
             raise AnsibleFilterError(f"mail_inventory_normalize: host {host} is not in hostvars")
         hv = hostvars[host]
         selected[host] = (hv.get("mailops_accounts"), hv.get("mailops_servers"))
-    try:
+    with filter_errors(None, InventoryError):
         return normalize_fleet(selected)
-    except InventoryError as err:
-        raise AnsibleFilterError(str(err)) from None
 
 
 class FilterModule:

@@ -145,22 +145,16 @@ _value:
       type: str
 """
 
-from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._apple import (  # noqa: E402
     AppleProfileError,
     render_profiles,
 )
+from ansible_collections.mailops.clients.plugins.plugin_utils._filter import filter_errors  # noqa: E402
 
 
 def mail_mobileconfig(accounts, content=True, **options):
-    try:
+    with filter_errors("mail_mobileconfig", AppleProfileError, accounts=True):
         rendered = render_profiles(list(accounts or []), options)
-    except AppleProfileError as exc:
-        raise AnsibleFilterError(f"mail_mobileconfig: {exc}") from None
-    except (KeyError, TypeError) as exc:
-        raise AnsibleFilterError(
-            f"mail_mobileconfig expects normalized accounts (mail_accounts_normalize): missing {exc}"
-        ) from None
     result = []
     for profile in rendered.profiles:
         item = profile.summary()

@@ -89,7 +89,7 @@ _value:
           type: bool
 """
 
-from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._filter import filter_errors  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (  # noqa: E402
     OutlookError,
     RegFileError,
@@ -99,14 +99,8 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import ( 
 
 
 def mail_outlook_windows(accounts, options=None):
-    try:
+    with filter_errors("mail_outlook_windows", (OutlookError, RegFileError), accounts=True):
         return windows_items(render(list(accounts or []), dict(options or {})))
-    except (OutlookError, RegFileError) as err:
-        raise AnsibleFilterError(f"mail_outlook_windows: {err}") from None
-    except (KeyError, TypeError) as err:
-        raise AnsibleFilterError(
-            f"mail_outlook_windows expects normalized accounts (mail_accounts_normalize): missing {err}"
-        ) from None
 
 
 class FilterModule:
