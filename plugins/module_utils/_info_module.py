@@ -10,8 +10,8 @@ from ansible_collections.mailops.clients.plugins.module_utils._connection import
     connection_argument_spec,
     validate,
 )
-from ansible_collections.mailops.clients.plugins.module_utils._errors import MailOpsError
 from ansible_collections.mailops.clients.plugins.module_utils._findings import failure_message, reaches_fail_on
+from ansible_collections.mailops.clients.plugins.module_utils._module_main import fail_json_on_exception
 from ansible_collections.mailops.clients.plugins.module_utils._probe import run_checks
 
 
@@ -37,17 +37,10 @@ def run_info_module(protocol: str) -> None:
         supports_check_mode=True,
     )
     invocation = _invocation(module.params)
-    try:
+    with fail_json_on_exception(module, f"{protocol}_server_info", invocation=invocation):
         settings = validate(module.params, protocol)
         result = run_checks(settings)
-    except MailOpsError as exc:
-        module.fail_json(msg=str(exc), invocation=invocation)
-    except Exception as exc:  # no traceback reaches the user; the type names the bug for a report
-        module.fail_json(
-            msg=f"internal error in {protocol}_server_info ({type(exc).__name__}): {exc}", invocation=invocation
-        )
-    else:
-        if reaches_fail_on(result["verdict"], settings.fail_on):
-            msg = failure_message(settings.label, result["findings"], settings.fail_on, result["accounts"])
-            module.fail_json(msg=msg, invocation=invocation, **result)
-        module.exit_json(invocation=invocation, **result)
+    if reaches_fail_on(result["verdict"], settings.fail_on):
+        msg = failure_message(settings.label, result["findings"], settings.fail_on, result["accounts"])
+        module.fail_json(msg=msg, invocation=invocation, **result)
+    module.exit_json(invocation=invocation, **result)

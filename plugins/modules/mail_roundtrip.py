@@ -272,18 +272,10 @@ from ansible_collections.mailops.clients.plugins.module_utils._python_floor impo
 # Before the module_utils that need Python 3.7+: an older Python gets a clear failure, not a SyntaxError.
 require_python()
 
-from ansible_collections.mailops.clients.plugins.module_utils._connection import (  # noqa: E402
-    connection_argument_spec,
-    validate,
-)
-from ansible_collections.mailops.clients.plugins.module_utils._errors import (  # noqa: E402
-    MailOpsError,
-    OptionError,
-)
-from ansible_collections.mailops.clients.plugins.module_utils._findings import (  # noqa: E402
-    failure_message,
-    reaches_fail_on,
-)
+from ansible_collections.mailops.clients.plugins.module_utils._connection import connection_argument_spec, validate  # noqa: E402
+from ansible_collections.mailops.clients.plugins.module_utils._errors import OptionError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.module_utils._findings import failure_message, reaches_fail_on  # noqa: E402
+from ansible_collections.mailops.clients.plugins.module_utils._module_main import fail_json_on_exception  # noqa: E402
 from ansible_collections.mailops.clients.plugins.module_utils._roundtrip import RoundTrip  # noqa: E402
 
 
@@ -315,7 +307,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    try:
+    with fail_json_on_exception(module, "mail_roundtrip", findings=[]):
         trip = _round_trip(params)
         if module.check_mode:
             module.exit_json(
@@ -325,15 +317,10 @@ def main():
                 msg="check mode: no test message was sent and no mailbox was read",
             )
         outcome = trip.run()
-    except MailOpsError as exc:
-        module.fail_json(msg=str(exc), findings=[])
-    except Exception as exc:  # no traceback reaches the user; the type names the bug for a report
-        module.fail_json(msg=f"internal error in mail_roundtrip ({exc.__class__.__name__}): {exc}", findings=[])
-    else:
-        result = outcome.as_dict()
-        if reaches_fail_on(result["verdict"], params["fail_on"]):
-            module.fail_json(msg=failure_message(trip.label, outcome.findings, params["fail_on"]), **result)
-        module.exit_json(**result)
+    result = outcome.as_dict()
+    if reaches_fail_on(result["verdict"], params["fail_on"]):
+        module.fail_json(msg=failure_message(trip.label, outcome.findings, params["fail_on"]), **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -288,11 +288,9 @@ from ansible_collections.mailops.clients.plugins.module_utils._python_floor impo
 # Before the module_utils that need Python 3.7+: an older Python gets a clear failure, not a SyntaxError.
 require_python()
 
-from ansible_collections.mailops.clients.plugins.module_utils._connection import (  # noqa: E402
-    connection_argument_spec,
-    validate,
-)
-from ansible_collections.mailops.clients.plugins.module_utils._errors import MailOpsError, OptionError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.module_utils._connection import connection_argument_spec, validate  # noqa: E402
+from ansible_collections.mailops.clients.plugins.module_utils._errors import OptionError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.module_utils._module_main import fail_json_on_exception  # noqa: E402
 from ansible_collections.mailops.clients.plugins.module_utils._roundtrip import RoundTrip  # noqa: E402
 from ansible_collections.mailops.clients.plugins.module_utils._roundtrips import Batch  # noqa: E402
 
@@ -356,18 +354,13 @@ def main():
         },
         supports_check_mode=True,
     )
-    try:
+    with fail_json_on_exception(module, "mail_roundtrips", roundtrips={}):
         batch = _batch(module.params)
         if module.check_mode:
             results = {key: {"status": "not_run", "findings": [], "msg": CHECK_MODE_MESSAGE} for key, _t in batch.trips}
             module.exit_json(changed=False, roundtrips=results, msg=CHECK_MODE_MESSAGE)
         results = batch.run()
-    except MailOpsError as exc:
-        module.fail_json(msg=str(exc), roundtrips={})
-    except Exception as exc:  # no traceback reaches the user; the type names the bug for a report
-        module.fail_json(msg=f"internal error in mail_roundtrips ({exc.__class__.__name__}): {exc}", roundtrips={})
-    else:
-        module.exit_json(changed=any(r["sent"] for r in results.values()), roundtrips=results)
+    module.exit_json(changed=any(r["sent"] for r in results.values()), roundtrips=results)
 
 
 if __name__ == "__main__":
