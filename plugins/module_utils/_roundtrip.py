@@ -27,6 +27,9 @@ from ansible_collections.mailops.clients.plugins.module_utils._errors import Opt
 from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding, verdict
 from ansible_collections.mailops.clients.plugins.module_utils._probe import open_session
 
+# The result message (msg) of a round trip in check mode, which neither sends nor reads.
+CHECK_MODE_MESSAGE = "check mode: no test message was sent and no mailbox was read"
+
 
 def build_message(from_address, to_address, token):
     """The test message (CRLF line ends) and its Message-ID."""

@@ -26,16 +26,7 @@ description:
     without UIDPLUS the test message is only flagged C(\Deleted) and C(cleanup_failed) is reported.
 author:
   - mailops.clients contributors (@mailops)
-extends_documentation_fragment:
-  - action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: In check mode no message is sent and no mailbox is opened.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+extends_documentation_fragment: [action_common_attributes, mailops.clients._roundtrip]
 options:
   smtp:
     description:
@@ -53,27 +44,28 @@ options:
       port:
         description: Port; default from O(smtp.security) (V(465) for V(tls), V(587) for V(starttls), V(25) for V(none)).
         type: int
-      security:
+      # &name: the mailbox leg has the same option (*name)
+      security: &security
         description: V(tls) (implicit TLS), V(starttls) (required, never a plaintext fallback) or V(none).
         type: str
         choices: [tls, starttls, none]
         default: tls
-      validate_certs:
+      validate_certs: &validate_certs
         description: Verify the certificate chain and name.
         type: bool
         default: true
-      ca_path:
+      ca_path: &ca_path
         description: PEM file or hashed directory of CA certificates to trust instead of the system store.
         type: path
       server_name:
         description: Name for SNI and the certificate check; default O(smtp.host).
         type: str
-      tls_min_version:
+      tls_min_version: &tls_min_version
         description: Oldest TLS version accepted.
         type: str
         choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
         default: TLSv1.2
-      timeout:
+      timeout: &timeout
         description:
           - Seconds allowed for the connection up to and including the login (one deadline for every stage), then
             for each command of the round trip.
@@ -85,11 +77,11 @@ options:
       password:
         description: SMTP AUTH password. Never returned or logged.
         type: str
-      oauth2_token:
+      oauth2_token: &oauth2_token
         description: OAuth 2.0 bearer token (OAUTHBEARER or XOAUTH2). Never returned or logged.
         type: str
-      auth_mechanism:
-        description: SASL mechanism; V(auto) chooses as M(mailops.clients.smtp_server_info) does.
+      auth_mechanism: &auth_mechanism
+        description: SASL mechanism; V(auto) chooses as O(mailops.clients.imap_server_info#module:auth_mechanism) says.
         type: str
         choices: [auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER]
         default: auto
@@ -114,46 +106,22 @@ options:
       port:
         description: Port; default from O(mailbox.protocol) and O(mailbox.security) (IMAP 993/143, POP3 995/110).
         type: int
-      security:
-        description: V(tls) (implicit TLS), V(starttls) (required, never a plaintext fallback) or V(none).
-        type: str
-        choices: [tls, starttls, none]
-        default: tls
-      validate_certs:
-        description: Verify the certificate chain and name.
-        type: bool
-        default: true
-      ca_path:
-        description: PEM file or hashed directory of CA certificates to trust instead of the system store.
-        type: path
+      security: *security
+      validate_certs: *validate_certs
+      ca_path: *ca_path
       server_name:
         description: Name for SNI and the certificate check; default O(mailbox.host).
         type: str
-      tls_min_version:
-        description: Oldest TLS version accepted.
-        type: str
-        choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
-        default: TLSv1.2
-      timeout:
-        description:
-          - Seconds allowed for the connection up to and including the login (one deadline for every stage), then
-            for each command of the round trip.
-        type: float
-        default: 10
+      tls_min_version: *tls_min_version
+      timeout: *timeout
       username:
         description: Mailbox user name (required).
         type: str
       password:
         description: Mailbox password. Never returned or logged.
         type: str
-      oauth2_token:
-        description: OAuth 2.0 bearer token. Never returned or logged.
-        type: str
-      auth_mechanism:
-        description: SASL mechanism; V(auto) chooses as M(mailops.clients.imap_server_info) does.
-        type: str
-        choices: [auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER]
-        default: auto
+      oauth2_token: *oauth2_token
+      auth_mechanism: *auth_mechanism
   from_address:
     description: Envelope sender and C(From) header of the test message.
     type: str
@@ -180,6 +148,8 @@ seealso:
   - module: mailops.clients.smtp_server_info
   - module: mailops.clients.imap_server_info
   - module: mailops.clients.pop3_server_info
+  - module: mailops.clients.mail_roundtrips
+    description: The same round trip for many accounts at once, with bounded concurrency and a time budget.
 """
 
 EXAMPLES = r"""
@@ -276,7 +246,7 @@ from ansible_collections.mailops.clients.plugins.module_utils._connection import
 from ansible_collections.mailops.clients.plugins.module_utils._errors import OptionError  # noqa: E402
 from ansible_collections.mailops.clients.plugins.module_utils._findings import failure_message, reaches_fail_on  # noqa: E402
 from ansible_collections.mailops.clients.plugins.module_utils._module_main import fail_json_on_exception  # noqa: E402
-from ansible_collections.mailops.clients.plugins.module_utils._roundtrip import RoundTrip  # noqa: E402
+from ansible_collections.mailops.clients.plugins.module_utils._roundtrip import CHECK_MODE_MESSAGE, RoundTrip  # noqa: E402
 
 
 def _round_trip(params):
@@ -310,12 +280,7 @@ def main():
     with fail_json_on_exception(module, "mail_roundtrip", findings=[]):
         trip = _round_trip(params)
         if module.check_mode:
-            module.exit_json(
-                changed=False,
-                skipped=True,
-                findings=[],
-                msg="check mode: no test message was sent and no mailbox was read",
-            )
+            module.exit_json(changed=False, skipped=True, findings=[], msg=CHECK_MODE_MESSAGE)
         outcome = trip.run()
     result = outcome.as_dict()
     if reaches_fail_on(result["verdict"], params["fail_on"]):

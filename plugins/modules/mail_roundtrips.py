@@ -24,16 +24,7 @@ description:
   - In check mode nothing is sent and no mailbox is opened; every round trip is reported with status C(not_run).
 author:
   - mailops.clients contributors (@mailops)
-extends_documentation_fragment:
-  - action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: In check mode no message is sent and no mailbox is opened.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+extends_documentation_fragment: [action_common_attributes, mailops.clients._roundtrip]
 options:
   trips:
     description: The round trips, one per account.
@@ -50,13 +41,14 @@ options:
         type: dict
         required: true
         suboptions:
-          allow_insecure:
+          # &name: the mailbox leg has the same option (*name)
+          allow_insecure: &allow_insecure
             default: false
             description:
             - Accept V(none) security with a password login as a warning instead of an error.
             - As O(mailops.clients.imap_server_info#module:allow_insecure).
             type: bool
-          auth_mechanism:
+          auth_mechanism: &auth_mechanism
             choices:
             - auto
             - PLAIN
@@ -65,13 +57,14 @@ options:
             - XOAUTH2
             - OAUTHBEARER
             default: auto
-            description: SASL mechanism; V(auto) chooses as M(mailops.clients.smtp_server_info) does.
+            description: SASL mechanism; V(auto) chooses as O(mailops.clients.imap_server_info#module:auth_mechanism)
+              says.
             type: str
-          ca_path:
+          ca_path: &ca_path
             description: PEM file or hashed directory of CA certificates to trust instead of the system
               store.
             type: path
-          cert_expiry_warn_days:
+          cert_expiry_warn_days: &cert_expiry_warn_days
             default: 30
             description:
             - Warn when the certificate expires within this many days.
@@ -84,7 +77,7 @@ options:
             description: SMTP server host name or address.
             required: true
             type: str
-          oauth2_token:
+          oauth2_token: &oauth2_token
             description: OAuth 2.0 bearer token (OAUTHBEARER or XOAUTH2). Never returned or logged.
             type: str
           password:
@@ -94,7 +87,7 @@ options:
             description: Port; default from O(trips[].smtp.security) (V(465) for V(tls), V(587) for V(starttls),
               V(25) for V(none)).
             type: int
-          security:
+          security: &security
             choices:
             - tls
             - starttls
@@ -106,13 +99,13 @@ options:
           server_name:
             description: Name for SNI and the certificate check; default O(trips[].smtp.host).
             type: str
-          timeout:
+          timeout: &timeout
             default: 10
             description:
             - Seconds allowed for the connection up to and including the login (one deadline for every
               stage), then for each command of the round trip.
             type: float
-          tls_min_version:
+          tls_min_version: &tls_min_version
             choices:
             - TLSv1
             - TLSv1.1
@@ -124,7 +117,7 @@ options:
           username:
             description: SMTP AUTH user name.
             type: str
-          validate_certs:
+          validate_certs: &validate_certs
             default: true
             description: Verify the certificate chain and name.
             type: bool
@@ -133,39 +126,15 @@ options:
         type: dict
         required: true
         suboptions:
-          allow_insecure:
-            default: false
-            description:
-            - Accept V(none) security with a password login as a warning instead of an error.
-            - As O(mailops.clients.imap_server_info#module:allow_insecure).
-            type: bool
-          auth_mechanism:
-            choices:
-            - auto
-            - PLAIN
-            - LOGIN
-            - CRAM-MD5
-            - XOAUTH2
-            - OAUTHBEARER
-            default: auto
-            description: SASL mechanism; V(auto) chooses as M(mailops.clients.imap_server_info) does.
-            type: str
-          ca_path:
-            description: PEM file or hashed directory of CA certificates to trust instead of the system
-              store.
-            type: path
-          cert_expiry_warn_days:
-            default: 30
-            description:
-            - Warn when the certificate expires within this many days.
-            type: int
+          allow_insecure: *allow_insecure
+          auth_mechanism: *auth_mechanism
+          ca_path: *ca_path
+          cert_expiry_warn_days: *cert_expiry_warn_days
           host:
             description: IMAP or POP3 server host name or address.
             required: true
             type: str
-          oauth2_token:
-            description: OAuth 2.0 bearer token. Never returned or logged.
-            type: str
+          oauth2_token: *oauth2_token
           password:
             description: Mailbox password. Never returned or logged.
             type: str
@@ -180,40 +149,16 @@ options:
             default: imap
             description: Read the mailbox over IMAP (INBOX) or POP3.
             type: str
-          security:
-            choices:
-            - tls
-            - starttls
-            - none
-            default: tls
-            description: V(tls) (implicit TLS), V(starttls) (required, never a plaintext fallback) or
-              V(none).
-            type: str
+          security: *security
           server_name:
             description: Name for SNI and the certificate check; default O(trips[].mailbox.host).
             type: str
-          timeout:
-            default: 10
-            description:
-            - Seconds allowed for the connection up to and including the login (one deadline for every
-              stage), then for each command of the round trip.
-            type: float
-          tls_min_version:
-            choices:
-            - TLSv1
-            - TLSv1.1
-            - TLSv1.2
-            - TLSv1.3
-            default: TLSv1.2
-            description: Oldest TLS version accepted.
-            type: str
+          timeout: *timeout
+          tls_min_version: *tls_min_version
           username:
             description: Mailbox user name (required).
             type: str
-          validate_certs:
-            default: true
-            description: Verify the certificate chain and name.
-            type: bool
+          validate_certs: *validate_certs
       from_address:
         description: Envelope sender and C(From) header.
         type: str
@@ -277,7 +222,7 @@ roundtrips:
   returned: always
   type: dict
 msg:
-  description: In check mode, why nothing happened.
+  description: In check mode, why nothing happened (the same text as in each RV(roundtrips) entry).
   returned: in check mode
   type: str
 """
@@ -291,10 +236,8 @@ require_python()
 from ansible_collections.mailops.clients.plugins.module_utils._connection import connection_argument_spec, validate  # noqa: E402
 from ansible_collections.mailops.clients.plugins.module_utils._errors import OptionError  # noqa: E402
 from ansible_collections.mailops.clients.plugins.module_utils._module_main import fail_json_on_exception  # noqa: E402
-from ansible_collections.mailops.clients.plugins.module_utils._roundtrip import RoundTrip  # noqa: E402
+from ansible_collections.mailops.clients.plugins.module_utils._roundtrip import CHECK_MODE_MESSAGE, RoundTrip  # noqa: E402
 from ansible_collections.mailops.clients.plugins.module_utils._roundtrips import Batch  # noqa: E402
-
-CHECK_MODE_MESSAGE = "check mode: no test message was sent and no mailbox was read"
 
 
 def _leg_spec(protocol):
