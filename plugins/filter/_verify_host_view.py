@@ -9,20 +9,9 @@ name: _verify_host_view
 short_description: What one host gets as mailops_verified
 version_added: 0.1.0
 description:
-  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
-    underscore like the collection's private Python modules; its options and result may change in any
-    release without a deprecation period. Documented for the role's maintainers.
   - Cuts the C(mailops_verified) fact of one host out of the merge of P(mailops.clients._verify_merge#filter) -
     every endpoint, the host's own accounts, whether credentials were checked and the run's summary.
-options:
-  _input:
-    description: The merge (RV(mailops.clients._verify_merge#filter:_value)).
-    type: dict
-    required: true
-  host:
-    description: The inventory host.
-    type: str
-    required: true
+extends_documentation_fragment: [mailops.clients._verify, mailops.clients._verify.merge, mailops.clients._verify.host]
 """
 
 EXAMPLES = r"""

@@ -9,21 +9,15 @@ name: _verify_inventory
 short_description: One host's normalized accounts, or the message of its inventory error
 version_added: 0.1.0
 description:
-  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
-    underscore like the collection's private Python modules; its options and result may change in any
-    release without a deprecation period. Documented for the role's maintainers.
   - Normalizes the C(mailops_accounts) and C(mailops_servers) of one host like
     P(mailops.clients.mail_inventory_normalize#filter), but returns an error instead of raising it, so that the role
     can keep the accounts in a C(no_log) fact and still show the error (which names host, account and field and
     carries no secret).
+extends_documentation_fragment: [mailops.clients._verify, mailops.clients._verify.host]
 options:
   _input:
     description: C(hostvars).
     type: dict
-    required: true
-  host:
-    description: The host to read.
-    type: str
     required: true
 """
 

@@ -9,14 +9,12 @@ name: _verify_merge
 short_description: Combine probe results into the verify role's facts, reports and cache
 version_added: 0.1.0
 description:
-  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
-    underscore like the collection's private Python modules; its options and result may change in any
-    release without a deprecation period. Documented for the role's maintainers.
   - Formerly C(mailops.clients.mail_verify_merge); that name is a deprecated alias and will be removed in 1.0.0.
   - Matches the registered results of the validation modules (and fresh cache entries) to the probe plan of
     P(mailops.clients._verify_plan#filter) and derives the verdict and findings of every endpoint and
     account, the per-endpoint verdict lines, the JSON and JUnit XML reports and the new cache document.
   - Only verdicts, findings, TLS and certificate facts are kept; no password or module argument is copied.
+extends_documentation_fragment: mailops.clients._verify
 options:
   _input:
     description: The probe plan.

@@ -9,13 +9,11 @@ name: _verify_plan
 short_description: The probe calls the verify role makes for a fleet
 version_added: 0.1.0
 description:
-  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
-    underscore like the collection's private Python modules; its options and result may change in any
-    release without a deprecation period. Documented for the role's maintainers.
   - Formerly C(mailops.clients.mail_verify_plan); that name is a deprecated alias and will be removed in 1.0.0.
   - Turns a normalized fleet into one validation module call per unique endpoint (one more per additional
     authentication mechanism its accounts use), with the credentials to check batched into the module's
     C(accounts) option, and marks the calls whose result is still fresh in the controller cache.
+extends_documentation_fragment: [mailops.clients._verify, mailops.clients._verify.plan]
 options:
   _input:
     description: Normalized fleet (P(mailops.clients.mail_inventory_normalize#filter)).
@@ -25,27 +23,6 @@ options:
     description: Check each account's credentials (those with a password and password authentication).
     type: bool
     default: false
-  options:
-    description: Module options for every endpoint (C(validate_certs), C(ca_path), C(server_name), C(timeout),
-      C(tls_min_version), C(cert_expiry_warn_days), C(helo_name)).
-    type: dict
-    default: {}
-  endpoint_options:
-    description: Per endpoint key or server host, options that override O(options).
-    type: dict
-    default: {}
-  cache:
-    description: The cache document read from the controller (C({format, entries})).
-    type: dict
-    default: {}
-  ttl:
-    description: Seconds a cached result stays valid; V(0) disables the cache.
-    type: int
-    default: 0
-  now:
-    description: Current time, seconds since the epoch.
-    type: float
-    default: 0
   secret:
     description: Key of the HMAC that folds passwords into the cache key (required with O(ttl) and O(credentials)).
     type: str

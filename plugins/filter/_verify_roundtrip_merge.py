@@ -9,18 +9,12 @@ name: _verify_roundtrip_merge
 short_description: Add the round trips' outcomes to the verify role's results, lines and reports
 version_added: 0.1.0
 description:
-  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
-    underscore like the collection's private Python modules; its options and result may change in any
-    release without a deprecation period. Documented for the role's maintainers.
   - Each round trip's findings join its account's findings, tagged with the endpoint they concern, and the account's
     verdict is derived again by the one rule the gate uses; C(roundtrip) on the account entry carries the status,
     the delivery latency and the test message's C(Message-ID). The endpoint lines, the JSON and JUnit reports and
     the cache document are made again from the result.
+extends_documentation_fragment: [mailops.clients._verify, mailops.clients._verify.merge]
 options:
-  _input:
-    description: The result of P(mailops.clients.mail_verify_merge#filter).
-    type: dict
-    required: true
   trips:
     description: The plan of P(mailops.clients._verify_roundtrip_plan#filter).
     type: list

@@ -9,12 +9,10 @@ name: _verify_roundtrip_plan
 short_description: The round trips the verify role makes for a fleet
 version_added: 0.1.0
 description:
-  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
-    underscore like the collection's private Python modules; its options and result may change in any
-    release without a deprecation period. Documented for the role's maintainers.
   - One round trip per account whose C(roundtrip) is true (P(mailops.clients._verify_roundtrip_select#filter)); an
     account listed on several hosts is tested once. Accounts without a password login, or whose probes already
     failed (an endpoint error, a login that did not succeed), get no round trip, with the reason.
+extends_documentation_fragment: [mailops.clients._verify, mailops.clients._verify.plan]
 options:
   _input:
     description: Normalized fleet, after P(mailops.clients._verify_roundtrip_select#filter).
@@ -24,26 +22,6 @@ options:
     description: C(verified) of P(mailops.clients.mail_verify_merge#filter)'s result.
     type: dict
     required: true
-  options:
-    description: Module options for every endpoint (as P(mailops.clients.mail_verify_plan#filter)'s).
-    type: dict
-    default: {}
-  endpoint_options:
-    description: Per endpoint key or server host, options that override O(options).
-    type: dict
-    default: {}
-  cache:
-    description: The cache document read from the controller.
-    type: dict
-    default: {}
-  ttl:
-    description: Seconds a cached round trip stays valid; V(0) disables the cache.
-    type: int
-    default: 0
-  now:
-    description: Current time, seconds since the epoch.
-    type: float
-    default: 0
   secret:
     description: Key of the HMAC that folds passwords into the cache key (required with O(ttl)).
     type: str

@@ -9,12 +9,10 @@ name: _verify_roundtrip_select
 short_description: Decide which accounts of a fleet get a round trip
 version_added: 0.1.0
 description:
-  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
-    underscore like the collection's private Python modules; its options and result may change in any
-    release without a deprecation period. Documented for the role's maintainers.
   - Sets every account's C(roundtrip) to a boolean - its own C(roundtrip) setting, else its server's (in
     C(mailops_servers)), else O(default) (the role's C(mailops_verify_roundtrip)). An account with a round trip also
     has its logins checked by the probes.
+extends_documentation_fragment: mailops.clients._verify
 options:
   _input:
     description: Normalized fleet (P(mailops.clients.mail_inventory_normalize#filter)).

@@ -9,9 +9,6 @@ name: _verify_suggest
 short_description: Add verified "did you mean" settings to the verify role's merge
 version_added: 0.1.0
 description:
-  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
-    underscore like the collection's private Python modules; its options and result may change in any
-    release without a deprecation period. Documented for the role's maintainers.
   - >-
     Takes the merge of P(mailops.clients._verify_merge#filter) and the per-address results of
     M(mailops.clients.mail_settings_info) for the addresses P(mailops.clients._verify_suggest_targets#filter) chose,
@@ -20,11 +17,8 @@ description:
     settings to change (C(set port 993, security tls)).
   - Regenerates the verdict lines and both reports with the same partial hosts as before; the cache document is
     left as it was (a suggestion is not a probe result).
+extends_documentation_fragment: [mailops.clients._verify, mailops.clients._verify.merge]
 options:
-  _input:
-    description: The merge.
-    type: dict
-    required: true
   results:
     description: The C(results) of M(mailops.clients.mail_settings_info) run with C(emails).
     type: list

@@ -9,19 +9,12 @@ name: _verify_suggest_targets
 short_description: The addresses whose domains the verify role asks for "did you mean" settings
 version_added: 0.1.0
 description:
-  - B(Private to the mailops.clients.verify role, not a public interface). Its name starts with an
-    underscore like the collection's private Python modules; its options and result may change in any
-    release without a deprecation period. Documented for the role's maintainers.
   - From the merge of P(mailops.clients._verify_merge#filter), the endpoints with an error finding about their
     host, port, protocol or TLS mode (C(dns_failure), C(connection_refused), C(connect_timeout),
     C(connect_failed), C(banner_timeout), C(tls_on_plaintext_port), C(plaintext_on_tls_port), C(wrong_protocol),
     C(starttls_not_offered), C(tls_handshake_failed), C(cert_hostname_mismatch)), and one address per domain of
     the accounts that use them.
-options:
-  _input:
-    description: The merge.
-    type: dict
-    required: true
+extends_documentation_fragment: [mailops.clients._verify, mailops.clients._verify.merge]
 """
 
 EXAMPLES = r"""

@@ -17,12 +17,8 @@ description:
     (credential checks on, a password, password authentication), the login succeeded on both. A login that was to be
     checked but could not be (no AUTH offered, endpoint failed first, login not reported) refuses the account.
   - Returns the decision; it never fails by itself, the gate task list fails on RV(_value.message).
+extends_documentation_fragment: mailops.clients._accounts
 options:
-  _input:
-    description: Normalized accounts (P(mailops.clients.mail_accounts_normalize#filter)).
-    type: list
-    elements: dict
-    required: true
   verified:
     description: The C(mailops_verified) fact published by the verify role.
     type: dict

@@ -19,12 +19,8 @@ description:
     P(mailops.clients.apple_mail#role) role or the M(mailops.clients.apple_mail_profiles) action.
   - Fails for an account whose authentication cannot be expressed (V(oauth2), V(gssapi)) unless
     O(unsupported=skip).
+extends_documentation_fragment: mailops.clients._accounts
 options:
-  _input:
-    description: Normalized accounts.
-    type: list
-    elements: dict
-    required: true
   identifier_prefix:
     description: Reverse-DNS prefix of every C(PayloadIdentifier); the user and account are appended.
     type: str

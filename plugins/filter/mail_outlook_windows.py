@@ -15,12 +15,8 @@ description:
     M(mailops.clients.outlook_profiles)) and returns what the P(mailops.clients.outlook#role) role applies on a
     Windows host with C(ansible.windows.win_copy) and C(ansible.windows.win_regedit).
   - The registry items are the values of the C(.reg) files, with C(HKCU:\) paths and win_regedit type names.
+extends_documentation_fragment: mailops.clients._accounts
 options:
-  _input:
-    description: Normalized accounts (P(mailops.clients.mail_accounts_normalize#filter)).
-    type: list
-    elements: dict
-    required: true
   options:
     description: Rendering options, as O(mailops.clients.outlook_profiles#module:options).
     type: dict
