@@ -9,25 +9,18 @@ class ModuleDocFragment:
     # What the renderer action plugins (apple_mail_profiles, outlook_profiles, thunderbird_profiles) share:
     # they render on the controller, apply the verify gate (option gate) and write through
     # plugin_utils/_deploy.py, all in the one base plugin_utils/_renderer_action.py. Use it after the
-    # action_common_attributes fragments, which describe these attributes.
+    # action_common_attributes fragments, which describe these attributes (here one line each: how far each is
+    # supported).
     DOCUMENTATION = r"""
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
-  safe_file_operations:
-    support: full
-  vault:
-    support: none
+  action: {support: full}
+  async: {support: none}
+  bypass_host_loop: {support: none}
+  check_mode: {support: full}
+  diff_mode: {support: full}
+  platform: {platforms: posix}
+  safe_file_operations: {support: full}
+  vault: {support: none}
 notes:
   - This is an action plugin. All files of a task are read in one batch and written in one batch by
     M(mailops.clients.rendered_files) on the target; when the target is the controller itself (a C(local)

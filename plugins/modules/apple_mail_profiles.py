@@ -22,13 +22,8 @@ description:
     any other V(0644).
   - Diff mode shows the plist text with every password replaced by C(********) (C(******** \(changed\)) when it
     changed). Results, diffs and errors never contain a password.
-author:
-  - mailops.clients contributors (@mailops)
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.files
-  - action_common_attributes.flow
-  - mailops.clients._renderer
+  [action_common_attributes, action_common_attributes.files, action_common_attributes.flow, mailops.clients._renderer]
 options:
   options:
     description:
@@ -85,6 +80,8 @@ seealso:
   - module: ansible.builtin.copy
 notes:
   - Signing does not encrypt. A profile with passwords is readable by anyone who can read the file, signed or not.
+author:
+  - mailops.clients contributors (@mailops)
 """
 
 EXAMPLES = r"""
@@ -105,10 +102,9 @@ EXAMPLES = r"""
     backup: true
   delegate_to: localhost
 
-- name: A copy in each user's Library on the Mac
+- name: A copy in each user's Library on the Mac, after the verify role's gate (tasks_from=gate)
   mailops.clients.apple_mail_profiles:
-    accounts: "{{ mailops_accounts | mailops.clients.mail_accounts_normalize(mailops_servers, host=inventory_hostname)
-      }}"
+    accounts: "{{ mailops_verify_gate.allowed }}"
     gate:
       verified: "{{ mailops_verified }}"
       client: apple_mail

@@ -23,13 +23,8 @@ description:
     with a backup); a file whose bytes are unchanged is not rewritten. None of
     the files holds a secret, so diff mode shows their text. Use C(delegate_to=localhost) to write on the
     controller; Windows hosts get the files and registry values from the P(mailops.clients.outlook#role) role.
-author:
-  - mailops.clients contributors (@mailops)
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.files
-  - action_common_attributes.flow
-  - mailops.clients._renderer
+  [action_common_attributes, action_common_attributes.files, action_common_attributes.flow, mailops.clients._renderer]
 options:
   options:
     description:
@@ -60,6 +55,8 @@ seealso:
   - module: ansible.builtin.copy
 notes:
   - Files of accounts or domains removed from the inventory are left in place.
+author:
+  - mailops.clients contributors (@mailops)
 """
 
 EXAMPLES = r"""
@@ -110,7 +107,7 @@ files:
       description: Whether this file (or its directory or attributes) changed.
       type: bool
     backup_file:
-      description: Backup of the replaced file, when O(backup=true) and a file was replaced.
+      description: Path of the copy O(backup=true) kept of the replaced file.
       type: str
       returned: when a backup was made
 registry:

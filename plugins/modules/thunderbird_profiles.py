@@ -36,13 +36,8 @@ description:
     then the task fails and its message names each refused user, file and reason.
   - A C(user.js) or C(prefs.js) that changes between the read and the write (the user or Thunderbird saved it) is
     not overwritten - it is read and merged again, up to three times, then that user fails.
-author:
-  - mailops.clients contributors (@mailops)
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.files
-  - action_common_attributes.flow
-  - mailops.clients._renderer
+  [action_common_attributes, action_common_attributes.files, action_common_attributes.flow, mailops.clients._renderer]
 options:
   accounts:
     description:
@@ -132,6 +127,8 @@ seealso:
 notes:
   - Thunderbird identifies incoming servers by user@host and ignores the port; two accounts of one profile that
     differ only in the port are refused.
+author:
+  - mailops.clients contributors (@mailops)
 """
 
 EXAMPLES = r"""
@@ -148,10 +145,9 @@ EXAMPLES = r"""
     backup: true
   become: true
 
-- name: Autoconfig files for the web server, on the controller
+- name: Autoconfig files for the web server, on the controller, after the verify role's gate (tasks_from=gate)
   mailops.clients.thunderbird_profiles:
-    accounts: "{{ mailops_accounts | mailops.clients.mail_accounts_normalize(mailops_servers, host=inventory_hostname)
-      }}"
+    accounts: "{{ mailops_verify_gate.allowed }}"
     gate:
       verified: "{{ mailops_verified }}"
       client: thunderbird
