@@ -85,7 +85,7 @@ _value:
           type: bool
 """
 
-from ansible_collections.mailops.clients.plugins.plugin_utils._filter import filter_errors  # noqa: E402
+from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (  # noqa: E402
     OutlookError,
     RegFileError,
@@ -95,8 +95,14 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import ( 
 
 
 def mail_outlook_windows(accounts, options=None):
-    with filter_errors("mail_outlook_windows", (OutlookError, RegFileError), accounts=True):
+    try:
         return windows_items(render(list(accounts or []), dict(options or {})))
+    except (OutlookError, RegFileError) as err:
+        raise AnsibleFilterError(f"mail_outlook_windows: {err}") from None
+    except (KeyError, TypeError) as err:
+        raise AnsibleFilterError(
+            f"mail_outlook_windows expects normalized accounts (mail_accounts_normalize): missing {err}"
+        ) from None
 
 
 class FilterModule:
