@@ -96,7 +96,9 @@ _value:
       description: The JUnit XML report text.
       type: str
     cache:
-      description: The cache document to store.
+      description:
+        - The cache document to store (C({format, entries})); the next run reads it back as
+          O(mailops.clients._verify_plan#filter:cache).
       type: dict
 """
 

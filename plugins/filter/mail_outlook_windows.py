@@ -42,12 +42,15 @@ _value:
         src:
           description: Path relative to the host's controller output directory.
           type: str
+          sample: alice/autodiscover/example.test.xml
         dest:
           description: Windows path of the file.
           type: str
+          sample: C:\ProgramData\mailops.clients\outlook\alice\autodiscover\example.test.xml
         dir:
           description: Windows directory of the file.
           type: str
+          sample: C:\ProgramData\mailops.clients\outlook\alice\autodiscover
         kind:
           description: V(autodiscover) or V(prf).
           type: str

@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: apple_mail_profiles
 short_description: Write Apple Mail configuration profiles (.mobileconfig), optionally signed
 version_added: 0.1.0
+author:
+  - mailops.clients contributors (@mailops)
 description:
   - Renders a host's normalized accounts into Apple configuration profiles (payload C(com.apple.mail.managed),
     see P(mailops.clients.mail_mobileconfig#filter)), optionally signs them (CMS SignedData, DER, the plist as
@@ -80,8 +82,6 @@ seealso:
   - module: ansible.builtin.copy
 notes:
   - Signing does not encrypt. A profile with passwords is readable by anyone who can read the file, signed or not.
-author:
-  - mailops.clients contributors (@mailops)
 """
 
 EXAMPLES = r"""
@@ -154,7 +154,7 @@ profiles:
       description: Whether the profile holds a password.
       type: bool
     signed:
-      description: Whether the file is signed.
+      description: Whether the file is signed (O(signing) was given).
       type: bool
     mode:
       description: Mode the file was given.

@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: outlook_profiles
 short_description: Write classic Outlook (Office 16.0) Autodiscover XML, PRF and .reg files for mail accounts
 version_added: 0.1.0
+author:
+  - mailops.clients contributors (@mailops)
 description:
   - Renders a host's normalized accounts into the files that provision IMAP/POP3 accounts for classic Outlook for
     Windows (2016, 2019, 2021, 2024, Microsoft 365) and writes them below O(dest_dir), one directory per OS user
@@ -55,8 +57,6 @@ seealso:
   - module: ansible.builtin.copy
 notes:
   - Files of accounts or domains removed from the inventory are left in place.
-author:
-  - mailops.clients contributors (@mailops)
 """
 
 EXAMPLES = r"""

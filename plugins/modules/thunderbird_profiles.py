@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: thunderbird_profiles
 short_description: Write Thunderbird account configuration (profile prefs, enterprise AutoConfig, autoconfig XML)
 version_added: 0.1.0
+author:
+  - mailops.clients contributors (@mailops)
 description:
   - Renders normalized accounts (P(mailops.clients.mail_accounts_normalize#filter)) for Mozilla Thunderbird and
     writes the result on the target. Rendering runs on the controller; the target is read and written in
@@ -127,8 +129,6 @@ seealso:
 notes:
   - Thunderbird identifies incoming servers by user@host and ignores the port; two accounts of one profile that
     differ only in the port are refused.
-author:
-  - mailops.clients contributors (@mailops)
 """
 
 EXAMPLES = r"""
