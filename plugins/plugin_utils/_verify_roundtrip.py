@@ -108,9 +108,9 @@ def plan(
     verified: Mapping,
     options: Mapping | None = None,
     endpoint_options: Mapping | None = None,
-    cache: Mapping | None = None,
     ttl: int = 0,
     now: float = 0.0,
+    cache: Mapping | None = None,
     secret: str | None = None,
 ) -> list[dict]:
     """The round trips to make, one per selected account (``select`` first): items ``key``, ``refs`` (the
