@@ -39,7 +39,7 @@ import hashlib
 import re
 import unicodedata
 import xml.etree.ElementTree as ET  # noqa: S405  (we only write XML here)
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
@@ -432,13 +432,10 @@ class OutFile:
         return file_text(self.content)
 
     def summary(self) -> dict:
-        return {
-            "path": self.path,
-            "kind": self.kind,
-            "user": self.user,
-            "windows_path": self.windows_path,
-            "accounts": list(self.accounts),
-        }
+        """Every field but the content, in field order (copies: safe to change, safe to log)."""
+        summary = asdict(self)
+        del summary["content"]
+        return summary
 
 
 def file_text(data: bytes) -> str:
