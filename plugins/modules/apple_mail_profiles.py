@@ -8,8 +8,8 @@ DOCUMENTATION = r"""
 module: apple_mail_profiles
 short_description: Write Apple Mail configuration profiles (.mobileconfig), optionally signed
 version_added: 0.1.0
-author:
-  - mailops.clients contributors (@mailops)
+extends_documentation_fragment:
+  [action_common_attributes, action_common_attributes.files, action_common_attributes.flow, mailops.clients._renderer]
 description:
   - Renders a host's normalized accounts into Apple configuration profiles (payload C(com.apple.mail.managed),
     see P(mailops.clients.mail_mobileconfig#filter)), optionally signs them (CMS SignedData, DER, the plist as
@@ -24,8 +24,8 @@ description:
     any other V(0644).
   - Diff mode shows the plist text with every password replaced by C(********) (C(******** \(changed\)) when it
     changed). Results, diffs and errors never contain a password.
-extends_documentation_fragment:
-  [action_common_attributes, action_common_attributes.files, action_common_attributes.flow, mailops.clients._renderer]
+author:
+  - mailops.clients contributors (@mailops)
 options:
   options:
     description:

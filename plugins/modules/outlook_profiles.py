@@ -8,8 +8,8 @@ DOCUMENTATION = r"""
 module: outlook_profiles
 short_description: Write classic Outlook (Office 16.0) Autodiscover XML, PRF and .reg files for mail accounts
 version_added: 0.1.0
-author:
-  - mailops.clients contributors (@mailops)
+extends_documentation_fragment:
+  [action_common_attributes, action_common_attributes.files, action_common_attributes.flow, mailops.clients._renderer]
 description:
   - Renders a host's normalized accounts into the files that provision IMAP/POP3 accounts for classic Outlook for
     Windows (2016, 2019, 2021, 2024, Microsoft 365) and writes them below O(dest_dir), one directory per OS user
@@ -25,8 +25,8 @@ description:
     with a backup); a file whose bytes are unchanged is not rewritten. None of
     the files holds a secret, so diff mode shows their text. Use C(delegate_to=localhost) to write on the
     controller; Windows hosts get the files and registry values from the P(mailops.clients.outlook#role) role.
-extends_documentation_fragment:
-  [action_common_attributes, action_common_attributes.files, action_common_attributes.flow, mailops.clients._renderer]
+author:
+  - mailops.clients contributors (@mailops)
 options:
   options:
     description:

@@ -8,8 +8,8 @@ DOCUMENTATION = r"""
 module: thunderbird_profiles
 short_description: Write Thunderbird account configuration (profile prefs, enterprise AutoConfig, autoconfig XML)
 version_added: 0.1.0
-author:
-  - mailops.clients contributors (@mailops)
+extends_documentation_fragment:
+  [action_common_attributes, action_common_attributes.files, action_common_attributes.flow, mailops.clients._renderer]
 description:
   - Renders normalized accounts (P(mailops.clients.mail_accounts_normalize#filter)) for Mozilla Thunderbird and
     writes the result on the target. Rendering runs on the controller; the target is read and written in
@@ -38,8 +38,8 @@ description:
     then the task fails and its message names each refused user, file and reason.
   - A C(user.js) or C(prefs.js) that changes between the read and the write (the user or Thunderbird saved it) is
     not overwritten - it is read and merged again, up to three times, then that user fails.
-extends_documentation_fragment:
-  [action_common_attributes, action_common_attributes.files, action_common_attributes.flow, mailops.clients._renderer]
+author:
+  - mailops.clients contributors (@mailops)
 options:
   accounts:
     description:
