@@ -541,6 +541,7 @@ class ProfilePlan:
     warnings: list = field(default_factory=list)
     renamed: dict = field(default_factory=dict)  # new account id -> the id whose keys it keeps (previous_email)
     moves: list = field(default_factory=list)  # ServerMove of every kept server whose user or host changed
+    origins_in_use: set = field(default_factory=set)  # login origins of the profile's servers after the change
 
 
 def _merge_list(current: str | None, drop: set, add: Sequence[str]) -> str:
@@ -711,6 +712,21 @@ def server_moves(account: Mapping, number: int, block_prefs: Mapping, prefs: Map
             ServerMove(account["id"], keys["smtp"], "outgoing", "smtp", old_host, out["host"], old_user, new_user)
         )
     return moves
+
+
+def _origins(prefs: Mapping, gone: set) -> set:
+    """Login origins (``<store>://<host>``, ``smtp://<host>``) of every server in ``prefs`` but the ``gone`` keys."""
+    found = set()
+    for name, value in prefs.items():
+        match = re.fullmatch(r"mail\.(server|smtpserver)\.([^.]+)\.hostname", name)
+        if not match or match.group(2) in gone or not isinstance(value, str):
+            continue
+        if match.group(1) == "smtpserver":
+            found.add(f"smtp://{value}")
+        else:
+            kind_ = prefs.get(f"mail.server.{match.group(2)}.type")
+            found.add(f"{STORE_TYPES.get(kind_, kind_)}://{value}")
+    return found
 
 
 _DROP = object()
@@ -986,6 +1002,8 @@ def plan_profile(
     ours_kept = {(_KIND_PREFIX[k], key) for n in set(numbers.values()) for k, key in keys_for(n).items()}
     uri_moves = [m for m in moves if m.kind == "incoming"]
     warnings.extend(_foreign_uri_warnings(prefs, ours_all, uri_moves, where))
+    stale_keys = {k for n in stale_numbers for k in keys_for(n).values()}
+    origins = _origins(dict(prefs, **new_block_prefs), stale_keys) if moves else set()
 
     # prefs.js: drop what belongs to stale numbers, clear prefs the old block set and the new one does not,
     # merge our keys into the two lists. Every other line is kept as read, terminator included.
@@ -995,7 +1013,7 @@ def plan_profile(
     new_accounts_keys = [keys_for(numbers[i])["account"] for i in ids]
     new_smtp_keys = [keys_for(numbers[i])["smtp"] for i in ids]
     if prefs_js is None and not accounts:
-        return ProfilePlan(new_user_js, None, {}, removed, warnings, renamed, moves)
+        return ProfilePlan(new_user_js, None, {}, removed, warnings, renamed, moves, origins)
     newline = _newline(prefs_js)
     lines = _lines(prefs_js or "")
     if prefs_js is None:
@@ -1047,7 +1065,7 @@ def plan_profile(
     if prefs_js is not None and new_prefs_js == prefs_js:
         new_prefs_js = None
     keys = {i: keys_for(numbers[i]) for i in ids}
-    return ProfilePlan(new_user_js, new_prefs_js, keys, removed, warnings, renamed, moves)
+    return ProfilePlan(new_user_js, new_prefs_js, keys, removed, warnings, renamed, moves, origins)
 
 
 # --- profiles.ini ----------------------------------------------------------------------------------------
