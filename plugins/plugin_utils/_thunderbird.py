@@ -541,7 +541,7 @@ class ProfilePlan:
     warnings: list = field(default_factory=list)
     renamed: dict = field(default_factory=dict)  # new account id -> the id whose keys it keeps (previous_email)
     moves: list = field(default_factory=list)  # ServerMove of every kept server whose user or host changed
-    origins_in_use: set = field(default_factory=set)  # login origins of the profile's servers after the change
+    origins_in_use: dict = field(default_factory=dict)  # login origin -> keys of the servers using it after the change
 
 
 def _merge_list(current: str | None, drop: set, add: Sequence[str]) -> str:
@@ -714,18 +714,22 @@ def server_moves(account: Mapping, number: int, block_prefs: Mapping, prefs: Map
     return moves
 
 
-def _origins(prefs: Mapping, gone: set) -> set:
-    """Login origins (``<store>://<host>``, ``smtp://<host>``) of every server in ``prefs`` but the ``gone`` keys."""
-    found = set()
+def _origins(prefs: Mapping, gone: set) -> dict:
+    """Login origin (``<store>://<host>``, ``smtp://<host>``) -> the keys of the servers in ``prefs`` that use it.
+
+    Servers of the ``gone`` keys are left out.
+    """
+    found: dict = {}
     for name, value in prefs.items():
         match = re.fullmatch(r"mail\.(server|smtpserver)\.([^.]+)\.hostname", name)
         if not match or match.group(2) in gone or not isinstance(value, str):
             continue
         if match.group(1) == "smtpserver":
-            found.add(f"smtp://{value}")
+            origin = f"smtp://{value}"
         else:
             kind_ = prefs.get(f"mail.server.{match.group(2)}.type")
-            found.add(f"{STORE_TYPES.get(kind_, kind_)}://{value}")
+            origin = f"{STORE_TYPES.get(kind_, kind_)}://{value}"
+        found.setdefault(origin, set()).add(match.group(2))
     return found
 
 
@@ -798,14 +802,15 @@ def _logins_text(data) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def migrate_logins(text: str | None, moves: Sequence[ServerMove], origins_in_use: set, where: str = ""):
+def migrate_logins(text: str | None, moves: Sequence[ServerMove], origins_in_use: Mapping, where: str = ""):
     """``(new text or None, moved, warnings)`` of logins.json after ``moves``.
 
     A login follows its server when only the host changed (its origin and realm ``<store>://<host>`` become the
     new host's; the encrypted user name and password stay as they are). It stays when the user name changed
     (logins.json holds the user name encrypted with the profile's key: Thunderbird asks for the password once),
     when another server still uses the old origin (the login cannot be told apart), or when the new origin
-    already has a login. ``moved`` lists ``(old origin, new origin, login count)``.
+    already has a login and no other server uses it (that login is this server's). ``origins_in_use``: origin ->
+    keys of the servers using it after the change. ``moved`` lists ``(old origin, new origin, login count)``.
     """
     warnings: list[str] = []
     moved: list = []
@@ -842,15 +847,16 @@ def migrate_logins(text: str | None, moves: Sequence[ServerMove], origins_in_use
                 "asks for the password once"
             )
             continue
-        if move.old_origin in origins_in_use:
+        if origins_in_use.get(move.old_origin, set()) - {move.key}:
             warnings.append(
                 f"profile{where}: another server still uses {move.old_origin}, so the saved password of "
                 f"{move.account_id} cannot be told apart (user names are encrypted) and stays; Thunderbird asks for "
                 f"it on {move.new_host}"
             )
             continue
-        if any(isinstance(x, dict) and x.get("hostname") == move.new_origin for x in logins):
-            continue  # a password is already saved for the new host: that one is used
+        shared = origins_in_use.get(move.new_origin, set()) - {move.key}
+        if not shared and any(isinstance(x, dict) and x.get("hostname") == move.new_origin for x in logins):
+            continue  # a password is already saved for the new host, and only this server uses it: it is used
         for login in mine:
             login["hostname"] = move.new_origin
             if login.get("httpRealm") == move.old_origin:
@@ -1003,7 +1009,7 @@ def plan_profile(
     uri_moves = [m for m in moves if m.kind == "incoming"]
     warnings.extend(_foreign_uri_warnings(prefs, ours_all, uri_moves, where))
     stale_keys = {k for n in stale_numbers for k in keys_for(n).values()}
-    origins = _origins(dict(prefs, **new_block_prefs), stale_keys) if moves else set()
+    origins = _origins(dict(prefs, **new_block_prefs), stale_keys) if moves else {}
 
     # prefs.js: drop what belongs to stale numbers, clear prefs the old block set and the new one does not,
     # merge our keys into the two lists. Every other line is kept as read, terminator included.

@@ -1098,9 +1098,9 @@ def test_a_server_move_keeps_the_keys_and_moves_only_our_uris():
     ]
     # smtp://mail.example.test is still alice's old name only; carol's and bob's SMTP use smtp.example.test
     assert "smtp://mail.example.test" not in plan.origins_in_use
-    assert {"imap://mail2.example.test", "smtp://mail2.example.test", "imap://imap.elsewhere.test"} <= (
-        plan.origins_in_use
-    )
+    assert plan.origins_in_use["imap://mail2.example.test"] == {"server1000"}
+    assert plan.origins_in_use["smtp://mail2.example.test"] == {"smtp1000"}
+    assert plan.origins_in_use["imap://imap.elsewhere.test"] == {"server1"}
     again = tb.plan_profile(moved_alice(), plan.user_js, plan.prefs_js)
     assert (again.prefs_js, again.moves) == (None, [])
 
@@ -1155,7 +1155,7 @@ LOGINS = {
 
 def test_logins_follow_a_moved_host_and_keep_their_encrypted_fields():
     text = json.dumps(LOGINS, separators=(",", ":"))
-    new, moved, warnings = tb.migrate_logins(text, [move()], set())
+    new, moved, warnings = tb.migrate_logins(text, [move()], {"imap://new.test": {"server1000"}})
     assert (moved, warnings) == ([("imap://old.test", "imap://new.test", 1)], [])
     expected = text.replace(
         '"imap://old.test","httpRealm":"imap://old.test"', '"imap://new.test","httpRealm":"imap://new.test"'
@@ -1163,7 +1163,7 @@ def test_logins_follow_a_moved_host_and_keep_their_encrypted_fields():
     assert new == expected and new != text
     # the SMTP login moves with the SMTP server
     smtp = tb.ServerMove("u@x.test", "smtp1000", "outgoing", "smtp", "old.test", "new.test", "u", "u")
-    assert json.loads(tb.migrate_logins(text, [smtp], set())[0])["logins"][1]["hostname"] == "smtp://new.test"
+    assert json.loads(tb.migrate_logins(text, [smtp], {})[0])["logins"][1]["hostname"] == "smtp://new.test"
     assert "MDoE" not in tb.logins_summary(text) and "login 1: hostname=imap://old.test" in tb.logins_summary(text)
 
 
@@ -1172,21 +1172,21 @@ def test_logins_follow_a_moved_host_and_keep_their_encrypted_fields():
     [
         (
             [move(user_to="v@x.test")],
-            set(),
+            {},
             None,
             "profile: u@x.test logs in as 'v@x.test' on new.test now; the saved password of imap://old.test cannot "
             "follow (logins.json keeps user names encrypted), Thunderbird asks for the password once",
         ),
         (
             [move()],
-            {"imap://old.test"},
+            {"imap://old.test": {"server7"}},
             None,
             "profile: another server still uses imap://old.test, so the saved password of u@x.test cannot be told "
             "apart (user names are encrypted) and stays; Thunderbird asks for it on new.test",
         ),
         (
             [move()],
-            set(),
+            {},
             json.dumps(LOGINS, indent=2),
             "profile: logins.json is not in the form Thunderbird writes; the saved password of u@x.test "
             "(imap://old.test) was not moved to imap://new.test, Thunderbird asks for it",
@@ -1198,10 +1198,13 @@ def test_logins_that_cannot_be_moved_stay_with_a_warning(moves, in_use, text, wa
     assert tb.migrate_logins(text, moves, in_use) == (None, [], [warning])
 
 
-def test_a_login_already_saved_for_the_new_host_wins():
+def test_a_login_already_saved_for_the_new_host_wins_unless_another_server_uses_that_host():
     data = json.loads(json.dumps(LOGINS))
     data["logins"][2]["hostname"] = "imap://new.test"
-    assert tb.migrate_logins(json.dumps(data, separators=(",", ":")), [move()], set()) == (None, [], [])
+    text = json.dumps(data, separators=(",", ":"))
+    assert tb.migrate_logins(text, [move()], {"imap://new.test": {"server1000"}}) == (None, [], [])
+    moved = tb.migrate_logins(text, [move()], {"imap://new.test": {"server1000", "server1"}})[1]
+    assert moved == [("imap://old.test", "imap://new.test", 1)]
 
 
 FILTERS = (
