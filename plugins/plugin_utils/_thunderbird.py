@@ -25,7 +25,14 @@ Decisions (also in docs/thunderbird.md):
   ``mail.smtpserver.smtpN.*`` pref Thunderbird copied (or wrote) into ``prefs.js`` is deleted, and its
   keys leave ``mail.accountmanager.accounts`` and ``mail.smtpservers``. A pref the previous block set and
   the new one does not is also cleared from ``prefs.js`` (``user.js`` removal alone does not undo a value).
-  Accounts without the marker (made by hand) are never changed.
+  Accounts without the marker (made by hand) are never changed. An account with ``state: absent`` is removed
+  the same way. A new account never takes the keys of an account removed in the same run.
+* **Rename and server move.** An account whose ``previous_email`` gives the id of a marked account takes over its
+  keys (:func:`_renames`). When a kept account's incoming or outgoing host or login name changes, the plan lists a
+  :class:`ServerMove`; what Thunderbird's own ``migrateServerUris`` (comm-central
+  mailnews/base/src/MsgIncomingServer.sys.mjs) would move is moved here: the identity folder URIs and junk targets
+  in ``prefs.js`` (in the plan), the saved login's origin in ``logins.json`` (:func:`migrate_logins`) and the
+  filter actions in ``msgFilterRules.dat`` (:func:`migrate_filter_rules`), both read and written by the action.
 * **Lists.** ``mail.accountmanager.accounts`` and ``mail.smtpservers`` are never forced from ``user.js``
   (that would drop accounts the user adds later). They are merged in ``prefs.js`` (the user's keys in
   their order, ours appended), so ``prefs.js`` is only edited while Thunderbird is closed. The block also
