@@ -427,6 +427,9 @@ server.loginAtStartUp = false;
 const identity = MailServices.accounts.createIdentity();
 identity.email = "hand@elsewhere.test";
 identity.fullName = "Hand Made";
+// OutgoingServerService.createServer before the list was read would leave only the new server in it (the list
+// loads lazily when empty): read it first, as the account settings do
+MailServices.outgoingServer.servers;
 const smtp = MailServices.outgoingServer.createServer("smtp");
 smtp.QueryInterface(Ci.nsISmtpServer).hostname = "127.0.0.1";
 smtp.QueryInterface(Ci.nsISmtpServer).port = 9;
@@ -444,8 +447,13 @@ BOB_SETUP = """
 const [serverKey, smtpKey, identityKey, password, resolve] = arguments;
 const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
 const server = MailServices.accounts.getIncomingServer(serverKey);
-const smtp = MailServices.outgoingServer.getServerByKey(smtpKey);
+const smtp = MailServices.outgoingServer.getServerByKey(smtpKey)?.QueryInterface(Ci.nsISmtpServer);
 const identity = MailServices.accounts.getIdentity(identityKey);
+if (!smtp) {
+  resolve({ error: "no " + smtpKey + " in " + MailServices.outgoingServer.servers.map(s => s.key).join(",") +
+    " / " + Services.prefs.getCharPref("mail.smtpservers", "") });
+  return;
+}
 const uri = server.serverURI;
 identity.setUnicharAttribute("fcc_folder", uri + "/Sent");
 identity.setUnicharAttribute("draft_folder", uri + "/Drafts");
@@ -596,8 +604,10 @@ def test_offboarding_and_server_move_in_thunderbird(mail_lab, thunderbird_profil
     )
     run = ansible_playbook(PLAY, extra_vars=extra, extra_args=["--diff"])
     assert "failed=0" in run.stdout and "changed=1" in run.stdout, run.stdout + run.stderr
-    assert "-login 2: hostname=imap://localhost httpRealm=imap://localhost" in run.stdout, run.stdout
-    assert "+login 2: hostname=imap://127.0.0.1 httpRealm=imap://127.0.0.1" in run.stdout, run.stdout
+    # the diff of logins.json: origins only (login 1 is bob's IMAP password, login 2 his SMTP password)
+    assert "-login 1: hostname=imap://localhost httpRealm=imap://localhost" in run.stdout, run.stdout
+    assert "+login 1: hostname=imap://127.0.0.1 httpRealm=imap://127.0.0.1" in run.stdout, run.stdout
+    assert "+login 2: hostname=smtp://127.0.0.1 httpRealm=smtp://127.0.0.1" in run.stdout, run.stdout
     assert bob_password not in run.stdout + run.stderr
     assert _prefs_lines(profile / "prefs.js", hand_keys) == hand_lines
     again = ansible_playbook(PLAY, extra_vars=extra)
