@@ -27,7 +27,6 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird impor
     account_name,
     check_options,
     check_profile_inside,
-    is_present,
     logins_summary,
     migrate_filter_rules,
     migrate_logins,
@@ -66,7 +65,8 @@ class ActionModule(RendererAction):
             )
 
     def render(self, args, accounts):
-        args["accounts"] = accounts = present(accounts)  # nothing is rendered for an account with state: absent
+        # accounts with state: absent stay in: they name the user whose profile loses them (plan_profile)
+        args["accounts"] = accounts
         self._changed = False
         self._dirs = []
         self._files = []
@@ -74,9 +74,9 @@ class ActionModule(RendererAction):
         self._args = args
         # an option mistake is the task's, not a user's: refuse it before anything is read or written
         check_options(args["options"])
-        present = [a for a in accounts if is_present(a)]
-        if present:
-            account_name(args["options"].get("account_name_format", "{email}"), present[0])
+        wanted = present(accounts)
+        if wanted:
+            account_name(args["options"].get("account_name_format", "{email}"), wanted[0])
         if args["output"] == "profiles":
             result = self._profiles()
         elif args["output"] == "enterprise":
@@ -266,7 +266,7 @@ class ActionModule(RendererAction):
     def _user_profiles(self, u, ini):
         """The profiles to write for one user, or the result entry that says why there are none."""
         user, root = u["user"], u["root"]
-        accounts = [a for a in u["accounts"] if is_present(a)]  # nothing is created only to remove accounts
+        accounts = present(u["accounts"])  # nothing is created only to remove accounts
         profiles = parse_profiles_ini(ini, root) if ini is not None else []
         created = False
         if not profiles:
@@ -473,7 +473,7 @@ class ActionModule(RendererAction):
 
     def _enterprise(self):
         dest = self._need_dest()
-        files = render_enterprise(self._args["accounts"], self._args["options"])
+        files = render_enterprise(present(self._args["accounts"]), self._args["options"])
         mode = self._args["mode"] if self._args["mode"] is not None else "0644"
         owner, group = self._args["owner"], self._args["group"]
         written = []
@@ -487,7 +487,7 @@ class ActionModule(RendererAction):
 
     def _autoconfig_xml(self):
         dest = self._need_dest()
-        docs, warnings = render_autoconfig_xml(self._args["accounts"], self._args["options"])
+        docs, warnings = render_autoconfig_xml(present(self._args["accounts"]), self._args["options"])
         self.warnings.extend(warnings)
         mode = self._args["mode"] if self._args["mode"] is not None else "0644"
         owner, group = self._args["owner"], self._args["group"]

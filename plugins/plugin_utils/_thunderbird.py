@@ -56,6 +56,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import present
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
@@ -576,11 +577,6 @@ def _shown(text: str) -> str:
     )
 
 
-def is_present(account: Mapping) -> bool:
-    """Whether the inventory wants the account (``state: present``, the default) rather than removed."""
-    return account.get("state") != "absent"
-
-
 def _previous_ids(account: Mapping) -> list:
     """The ids the account had before its address changed (``previous_email``): the id with the old address."""
     old = account.get("previous_email")
@@ -928,7 +924,7 @@ def plan_profile(
     means the profile has no prefs.js yet. ``where`` names the profile in messages.
     """
     options = options or {}
-    accounts = [a for a in accounts if is_present(a)]
+    accounts = present(accounts)  # an account with state: absent is removed like one that left the inventory
     check_collisions(accounts, where)
     parts = split_user_js(user_js, f"user.js{where}")
     block_prefs = _read_lines(parts.block or [])
