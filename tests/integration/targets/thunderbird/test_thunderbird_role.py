@@ -87,7 +87,7 @@ def verified(accs):
 
 
 def verified_with(servers, accs):
-    normalized = normalize_accounts(accs, servers, host="localhost")
+    normalized = [a for a in normalize_accounts(accs, servers, host="localhost") if a["state"] != "absent"]
     keys = {endpoint_key(a[d]) for a in normalized for d in ("incoming", "outgoing")}
     return {"endpoints": {k: {"verdict": "ok", "findings": []} for k in keys}, "accounts": {}}
 
@@ -498,3 +498,63 @@ def test_server_move_keeps_keys_and_moves_folders_filters_and_saved_password(ans
     again = ansible_playbook(PLAY, extra_vars=extra)
     assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
     assert {name: (profile / name).read_text() for name in before} == result
+
+
+def test_state_absent_and_previous_email_through_the_role(ansible_playbook, tmp_path):
+    profile = make_home(tmp_path)
+    assert recap(ansible_playbook(PLAY, extra_vars=base_vars(tmp_path)))["failed"] == 0
+    # what Thunderbird writes for the two accounts once it ran
+    with (profile / "prefs.js").open("a") as handle:
+        handle.write(THUNDERBIRD_PREFS)
+        handle.write('user_pref("mail.account.account1001.mailops_id", "bob@example.test");\n')
+        handle.write('user_pref("mail.server.server1001.directory-rel", "[ProfD]Mail/mail.example.test");\n')
+        handle.write(
+            'user_pref("mail.identity.id1001.fcc_folder", "mailbox://bob%40example.test@mail.example.test/Sent");\n'
+        )
+    before = {name: (profile / name).read_text() for name in ("prefs.js", "user.js")}
+
+    # alice is renamed (her login name is her address), bob is offboarded: only email and user
+    renamed = [
+        dict(accounts()[0], email="alice.new@example.test", previous_email="alice@example.test"),
+        {"email": "bob@example.test", "user": "alice", "state": "absent"},
+    ]
+    extra = base_vars(tmp_path, accs=renamed)
+    check = ansible_playbook(PLAY, extra_vars=extra, check=True, extra_args=["--diff"])
+    assert recap(check) == {"changed": 1, "failed": 0}, check.stdout
+    assert {name: (profile / name).read_text() for name in before} == before
+    assert '-user_pref("mail.account.account1001.mailops_id", "bob@example.test");' in check.stdout
+
+    run = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(run) == {"changed": 1, "failed": 0}, run.stdout
+    block = prefs(profile / "user.js")
+    assert block["mail.account.account1000.mailops_id"] == "alice.new@example.test"
+    assert block["mail.identity.id1000.useremail"] == "alice.new@example.test"
+    assert block["mail.server.server1000.userName"] == "alice.new@example.test"
+    assert block["mail.smtpserver.smtp1000.username"] == "alice.new@example.test"
+    assert not any("1001" in name for name in block)
+    after = prefs(profile / "prefs.js")
+    assert not any("1001" in name for name in after), sorted(after)
+    new_uri = "imap://alice.new%40example.test@mail.example.test"
+    assert after["mail.identity.id1000.fcc_folder"] == new_uri + "/Sent"
+    assert after["mail.server.server1000.spamActionTargetFolder"] == new_uri + "/Junk"
+    assert after["mail.accountmanager.accounts"] == "account1,account2,account1000"
+    assert after["mail.smtpservers"] == "smtp1,smtp1000"
+    for line in HAND_PREFS.splitlines():
+        if line.startswith("user_pref") and 'accounts"' not in line and "smtpservers" not in line:
+            assert line in (profile / "prefs.js").read_text().splitlines()
+    assert (profile / "user.js").read_text().startswith(USER_LINES)
+    again = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
+
+    # the person leaves: every account absent; the user's own lines and accounts are all that is left
+    gone = [
+        {"email": "alice.new@example.test", "user": "alice", "state": "absent"},
+        {"email": "bob@example.test", "user": "alice", "state": "absent"},
+    ]
+    assert recap(ansible_playbook(PLAY, extra_vars=base_vars(tmp_path, accs=gone))) == {"changed": 1, "failed": 0}
+    assert (profile / "user.js").read_text() == USER_LINES
+    left = (profile / "prefs.js").read_text()
+    assert not re.search(r"\.(account|server|id|smtp)100[01]\.", left), left
+    assert prefs(profile / "prefs.js")["mail.accountmanager.accounts"] == "account1,account2"
+    assert prefs(profile / "prefs.js")["mail.smtpservers"] == "smtp1"
+    assert recap(ansible_playbook(PLAY, extra_vars=base_vars(tmp_path, accs=gone))) == {"changed": 0, "failed": 0}
