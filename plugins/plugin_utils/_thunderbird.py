@@ -559,14 +559,14 @@ def _merge_list(current: str | None, drop: set, add: Sequence[str]) -> str:
     return ",".join(keys)
 
 
-def _list_line(name: str, value: str, where: str) -> str:
-    """The statement for a merged list; ``where`` names the file and line the old value came from."""
+def _list_line(name: str, value: str, where: str, what: str = "merged list") -> str:
+    """The statement for a rewritten value (merged list, moved URI); ``where`` names the old value's file and line."""
     try:
         return pref_line(name, value, "user_pref")
     except ThunderbirdError:
         raise ThunderbirdError(
             f"{where}: the value of {name} contains a NUL, a lone surrogate or bytes that are not UTF-8, so the "
-            "merged list cannot be written; fix or remove that line"
+            f"{what} cannot be written; fix or remove that line"
         ) from None
 
 
@@ -1062,7 +1062,8 @@ def plan_profile(
             if moved is _DROP:
                 continue
             if moved is not None:
-                out_lines.append(_list_line(name, moved, f"prefs.js{where} line {number}") + _terminator(line))
+                shown = f"prefs.js{where} line {number}"
+                out_lines.append(_list_line(name, moved, shown, "moved folder URI") + _terminator(line))
                 continue
         out_lines.append(line)
     for name, add in (("mail.accountmanager.accounts", new_accounts_keys), ("mail.smtpservers", new_smtp_keys)):

@@ -1235,3 +1235,17 @@ def test_filter_actions_follow_the_moved_server():
 )
 def test_server_directory_stays_inside_the_profile(lines, expected):
     assert tb.server_directory(lines + "\n", "server1000", "/home/a/p") == expected
+
+
+def test_a_moved_uri_that_cannot_be_written_back_is_refused_by_file_and_line():
+    first = tb.plan_profile(life(), None, LIFE_HAND)
+    bad = surrogate_text(b"imap://alice%40example.test@mail.example.test/S\xffent")
+    prefs = thunderbird_started(first, 'user_pref("mail.identity.id1000.fcc_folder", "' + bad + '");\n')
+    line = prefs.splitlines().index('user_pref("mail.identity.id1000.fcc_folder", "' + bad + '");') + 1
+    with pytest.raises(
+        tb.ThunderbirdError,
+        match=rf"^prefs\.js \(p\) line {line}: the value of mail\.identity\.id1000\.fcc_folder contains a NUL, a "
+        r"lone surrogate or bytes that are not UTF-8, so the moved folder URI cannot be written; fix or remove that "
+        r"line$",
+    ):
+        tb.plan_profile(moved_alice(), first.user_js, prefs, where=" (p)")
