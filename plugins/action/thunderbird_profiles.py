@@ -348,7 +348,8 @@ class ActionModule(RendererAction):
                 entry["skipped"] = "running"
                 return entry
             self.warnings.append(
-                f"user {user}: {message}; written anyway, Thunderbird may undo the prefs.js part on exit"
+                f"user {user}: {message}; written anyway, Thunderbird may undo the prefs.js part (and moved saved "
+                "passwords) on exit"
             )
         for key in (user_js_path, prefs_js_path):
             problem = refusal(seen[key], user)
