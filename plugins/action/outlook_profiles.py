@@ -11,6 +11,7 @@ backup). None of the files holds a password, so results and diffs show the file 
 from __future__ import annotations
 
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import file_spec
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import present
 from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
     file_text,
     reg_entries,
@@ -27,7 +28,7 @@ class ActionModule(RendererAction):
     }
 
     def render(self, args, accounts):
-        rendered = render(accounts, args["options"])
+        rendered = render(present(accounts), args["options"])
         self.warnings.extend(rendered.warnings)
         owner, group, backup = args["owner"], args["group"], args["backup"]
         specs = [

@@ -19,6 +19,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     refusal,
     user_reason,
 )
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import present
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
@@ -26,6 +27,9 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird impor
     account_name,
     check_options,
     check_profile_inside,
+    logins_summary,
+    migrate_filter_rules,
+    migrate_logins,
     new_profiles_ini,
     parse_profiles_ini,
     plan_profile,
@@ -33,6 +37,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird impor
     render_autoconfig_xml,
     render_enterprise,
     select_profiles,
+    server_directory,
 )
 
 STALE_ROUNDS = 3  # reads and merges of a user whose files keep changing under the task
@@ -60,15 +65,18 @@ class ActionModule(RendererAction):
             )
 
     def render(self, args, accounts):
+        # accounts with state: absent stay in: they name the user whose profile loses them (plan_profile)
         args["accounts"] = accounts
         self._changed = False
         self._dirs = []
         self._files = []
+        self._followups = []
         self._args = args
         # an option mistake is the task's, not a user's: refuse it before anything is read or written
         check_options(args["options"])
-        if accounts:
-            account_name(args["options"].get("account_name_format", "{email}"), accounts[0])
+        wanted = present(accounts)
+        if wanted:
+            account_name(args["options"].get("account_name_format", "{email}"), wanted[0])
         if args["output"] == "profiles":
             result = self._profiles()
         elif args["output"] == "enterprise":
@@ -87,12 +95,15 @@ class ActionModule(RendererAction):
     def _mkdir(self, path, owner, group, mode, run_as=None):
         self._dirs.append(dir_spec(path, mode, owner, group, run_as))
 
-    def _write(self, dest, new, owner, group, mode, label, run_as=None, expect=None):
-        """Queue ``new`` (text) for ``dest``; the returned entry is completed by ``_flush``."""
+    def _write(self, dest, new, owner, group, mode, label, run_as=None, expect=None, shown=None):
+        """Queue ``new`` (text) for ``dest``; the returned entry is completed by ``_flush``.
+
+        ``shown``: a function of the old and new text giving what the diff shows instead of the file's bytes.
+        """
         entry = {"path": dest, "changed": False}
         data = new.encode("utf-8", errors="surrogateescape")
         spec = file_spec(dest, data, mode, owner, group, self._args["backup"], run_as=run_as, expect=expect)
-        self._files.append((entry, label, spec))
+        self._files.append((entry, label, dict(spec, shown=shown)))
         return entry
 
     def _flush(self):
@@ -100,7 +111,8 @@ class ActionModule(RendererAction):
 
         Returns ``{user: reason}`` for the run_as users who failed and the set of users with a stale file.
         """
-        outcome = self.deployer.apply(self._dirs, [spec for _e, _l, spec in self._files], before=self._task.diff)
+        specs = [{k: v for k, v in spec.items() if k != "shown"} for _e, _l, spec in self._files]
+        outcome = self.deployer.apply(self._dirs, specs, before=self._task.diff)
         failed = {}
         stale = set()
         for done, spec in zip(outcome["directories"], self._dirs):
@@ -120,12 +132,15 @@ class ActionModule(RendererAction):
             if done["changed"] and "before" in done:
                 old = self._text(done["before"])
                 dest = spec["path"]
+                after = self._text(spec["content"])
+                if spec["shown"] is not None:
+                    old, after = spec["shown"](old), spec["shown"](after)
                 self.diffs.append(
                     {
                         "before_header": dest if old is not None else f"{dest} (absent)",
                         "after_header": f"{dest} ({label})",
                         "before": old or "",
-                        "after": self._text(spec["content"]),
+                        "after": after,
                     }
                 )
         self._changed = self._changed or any(d["changed"] for d in outcome["directories"] if not d.get("error"))
@@ -236,6 +251,7 @@ class ActionModule(RendererAction):
                 entries[user] = [self._profile(item, seen) for item in items]
             except ThunderbirdError as exc:
                 failures[user] = str(exc)
+        self._migrate_files(failures)
         # nothing of a refused user is written, not even the profiles planned before the refusal
         self._dirs = [d for d in self._dirs if d["run_as"] not in failures]
         self._files = [f for f in self._files if f[2]["run_as"] not in failures]
@@ -249,7 +265,8 @@ class ActionModule(RendererAction):
 
     def _user_profiles(self, u, ini):
         """The profiles to write for one user, or the result entry that says why there are none."""
-        user, root, accounts = u["user"], u["root"], u["accounts"]
+        user, root = u["user"], u["root"]
+        accounts = present(u["accounts"])  # nothing is created only to remove accounts
         profiles = parse_profiles_ini(ini, root) if ini is not None else []
         created = False
         if not profiles:
@@ -331,7 +348,8 @@ class ActionModule(RendererAction):
                 entry["skipped"] = "running"
                 return entry
             self.warnings.append(
-                f"user {user}: {message}; written anyway, Thunderbird may undo the prefs.js part on exit"
+                f"user {user}: {message}; written anyway, Thunderbird may undo the prefs.js part (and moved saved "
+                "passwords) on exit"
             )
         for key in (user_js_path, prefs_js_path):
             problem = refusal(seen[key], user)
@@ -369,8 +387,83 @@ class ActionModule(RendererAction):
                     expected_version(seen[prefs_js_path]),
                 )
             )
-        entry.update({"created": created, "accounts": plan.keys, "removed": plan.removed, "files": files})
+        entry.update(
+            {
+                "created": created,
+                "accounts": plan.keys,
+                "removed": plan.removed,
+                "renamed": plan.renamed,
+                "moved": [move.describe() for move in plan.moves],
+                "files": files,
+            }
+        )
+        if plan.moves:
+            self._followups.append((item, plan, prefs_js, entry))
         return entry
+
+    # -- files that follow a moved server ----------------------------------------------------------
+    #
+    # Thunderbird, when a server's host or user changes through its own API, moves the saved password and
+    # rewrites the folder URIs in identities, junk settings and filters (migrateServerUris in
+    # mailnews/base/src/MsgIncomingServer.sys.mjs). The prefs.js part is in the plan; logins.json and the moved
+    # servers' msgFilterRules.dat are read here, in one more batch (as the user), and rewritten the same way.
+
+    def _migrate_files(self, failures):
+        followups, self._followups = self._followups, []
+        items = []
+        max_size = self._args["max_file_size"]
+        for item, plan, prefs_js, _entry in followups:
+            if item["user"] in failures:
+                continue
+            path = item["profile"]["path"]
+            wanted = [self.join(path, "logins.json")]
+            for move in plan.moves:
+                directory = server_directory(prefs_js, move.key, path) if move.kind == "incoming" else None
+                if directory is not None:
+                    wanted.append(self.join(path, *directory.split("/"), "msgFilterRules.dat"))
+            item["followup_paths"] = wanted
+            items += [
+                {"path": p, "follow": True, "read": True, "run_as": item["user"], "max_size": max_size} for p in wanted
+            ]
+        seen = self.deployer.inspect(items) if items else {}
+        for item, plan, _prefs_js, entry in followups:
+            user = item["user"]
+            if user in failures:
+                continue
+            path = item["profile"]["path"]
+            where = f" (user {user}, profile {path})"
+            try:
+                for target in item["followup_paths"]:
+                    found = seen[target]
+                    problem = refusal(found, user)
+                    if problem is not None:
+                        raise ThunderbirdError(problem)
+                    if not found["exists"]:
+                        continue
+                    old = self._text(found["content"])
+                    if target.endswith("logins.json"):
+                        new, _moved, warnings = migrate_logins(old, plan.moves, plan.origins_in_use, where)
+                        self.warnings.extend(warnings)
+                        label, shown = "saved passwords follow the moved servers", logins_summary
+                    else:
+                        new = migrate_filter_rules(old, [m for m in plan.moves if m.kind == "incoming"])
+                        label, shown = "filter folders follow the moved server", None
+                    if new is not None:
+                        entry["files"].append(
+                            self._write(
+                                target,
+                                new,
+                                item["owner"],
+                                item["group"],
+                                None,
+                                label,
+                                user,
+                                expected_version(found),
+                                shown,
+                            )
+                        )
+            except ThunderbirdError as exc:
+                failures[user] = str(exc)
 
     # -- enterprise AutoConfig and autoconfig XML ------------------------------------------------
 
@@ -381,7 +474,7 @@ class ActionModule(RendererAction):
 
     def _enterprise(self):
         dest = self._need_dest()
-        files = render_enterprise(self._args["accounts"], self._args["options"])
+        files = render_enterprise(present(self._args["accounts"]), self._args["options"])
         mode = self._args["mode"] if self._args["mode"] is not None else "0644"
         owner, group = self._args["owner"], self._args["group"]
         written = []
@@ -395,7 +488,7 @@ class ActionModule(RendererAction):
 
     def _autoconfig_xml(self):
         dest = self._need_dest()
-        docs, warnings = render_autoconfig_xml(self._args["accounts"], self._args["options"])
+        docs, warnings = render_autoconfig_xml(present(self._args["accounts"]), self._args["options"])
         self.warnings.extend(warnings)
         mode = self._args["mode"] if self._args["mode"] is not None else "0644"
         owner, group = self._args["owner"], self._args["group"]

@@ -23,6 +23,18 @@ description:
     C(prefs.js) so accounts the user made by hand stay. Accounts that left the inventory are removed from the
     block and from C(prefs.js) (every pref Thunderbird copied there for them); accounts made by hand are never
     changed. C(prefs.js) is only edited while Thunderbird is not running with the profile (see O(when_running)).
+  - An account with C(state=absent) is removed the same way (only accounts carrying the collection's marker for
+    its id); its user's profile is visited without O(users). An account with C(previous_email) keeps the keys of
+    the account of its old address (a rename); otherwise a changed address is a removal plus a new account with
+    new keys.
+  - When a kept account's incoming or outgoing host or login name changes (a server move), the keys stay and what
+    Thunderbird would migrate itself follows the server, written as the profile's user - the identity's Sent,
+    Drafts, Archives and Templates folder URIs and the junk target in C(prefs.js), the filter actions in the
+    server's C(msgFilterRules.dat), and the origin and realm of its saved passwords in C(logins.json) (the
+    encrypted fields are not touched; the diff shows origins only). A saved password that cannot be told apart
+    (another server on the old host, or a changed login name, since C(logins.json) keeps user names encrypted) is
+    left alone with a warning, as are prefs of hand-made accounts that point into the moved server. See
+    C(docs/thunderbird.md), section Lifecycle.
   - O(output=enterprise) writes C(defaults/pref/autoconfig.js) and the C(.cfg) into the Thunderbird
     installation directory O(dest) (accounts as C(defaultPref) or C(lockPref) values, per user through the
     C(USER)/C(USERNAME) environment variable).
@@ -182,6 +194,17 @@ profiles:
       description: Ids of accounts removed from the profile.
       type: list
       elements: str
+    renamed:
+      description: New account id to the old id whose keys it kept (C(previous_email)).
+      type: dict
+      sample: {new@example.test: old@example.test}
+    moved:
+      description: Servers whose host or login name changed (C(id), C(key), C(from), C(to)).
+      type: list
+      elements: dict
+      sample:
+        - {id: alice@example.test, key: server1000, from: imap://alice@example.test@old.example.test,
+           to: imap://alice@example.test@new.example.test}
     created:
       description: Whether the profile was created.
       type: bool

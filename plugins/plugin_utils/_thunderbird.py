@@ -25,7 +25,14 @@ Decisions (also in docs/thunderbird.md):
   ``mail.smtpserver.smtpN.*`` pref Thunderbird copied (or wrote) into ``prefs.js`` is deleted, and its
   keys leave ``mail.accountmanager.accounts`` and ``mail.smtpservers``. A pref the previous block set and
   the new one does not is also cleared from ``prefs.js`` (``user.js`` removal alone does not undo a value).
-  Accounts without the marker (made by hand) are never changed.
+  Accounts without the marker (made by hand) are never changed. An account with ``state: absent`` is removed
+  the same way. A new account never takes the keys of an account removed in the same run.
+* **Rename and server move.** An account whose ``previous_email`` gives the id of a marked account takes over its
+  keys (:func:`_renames`). When a kept account's incoming or outgoing host or login name changes, the plan lists a
+  :class:`ServerMove`; what Thunderbird's own ``migrateServerUris`` (comm-central
+  mailnews/base/src/MsgIncomingServer.sys.mjs) would move is moved here: the identity folder URIs and junk targets
+  in ``prefs.js`` (in the plan), the saved login's origin in ``logins.json`` (:func:`migrate_logins`) and the
+  filter actions in ``msgFilterRules.dat`` (:func:`migrate_filter_rules`), both read and written by the action.
 * **Lists.** ``mail.accountmanager.accounts`` and ``mail.smtpservers`` are never forced from ``user.js``
   (that would drop accounts the user adds later). They are merged in ``prefs.js`` (the user's keys in
   their order, ours appended), so ``prefs.js`` is only edited while Thunderbird is closed. The block also
@@ -41,6 +48,7 @@ from __future__ import annotations
 import configparser
 import hashlib
 import io
+import json
 import posixpath
 import re
 import unicodedata
@@ -48,6 +56,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import present
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
@@ -538,6 +547,9 @@ class ProfilePlan:
     keys: dict = field(default_factory=dict)  # account id -> {"account": ..., "server": ..., ...}
     removed: list = field(default_factory=list)  # ids of accounts removed from the profile
     warnings: list = field(default_factory=list)
+    renamed: dict = field(default_factory=dict)  # new account id -> the id whose keys it keeps (previous_email)
+    moves: list = field(default_factory=list)  # ServerMove of every kept server whose user or host changed
+    origins_in_use: dict = field(default_factory=dict)  # login origin -> keys of the servers using it after the change
 
 
 def _merge_list(current: str | None, drop: set, add: Sequence[str]) -> str:
@@ -547,14 +559,14 @@ def _merge_list(current: str | None, drop: set, add: Sequence[str]) -> str:
     return ",".join(keys)
 
 
-def _list_line(name: str, value: str, where: str) -> str:
-    """The statement for a merged list; ``where`` names the file and line the old value came from."""
+def _list_line(name: str, value: str, where: str, what: str = "merged list") -> str:
+    """The statement for a rewritten value (merged list, moved URI); ``where`` names the old value's file and line."""
     try:
         return pref_line(name, value, "user_pref")
     except ThunderbirdError:
         raise ThunderbirdError(
             f"{where}: the value of {name} contains a NUL, a lone surrogate or bytes that are not UTF-8, so the "
-            "merged list cannot be written; fix or remove that line"
+            f"{what} cannot be written; fix or remove that line"
         ) from None
 
 
@@ -563,6 +575,340 @@ def _shown(text: str) -> str:
     return "".join(
         ascii(char)[1:-1] if unicodedata.category(char)[0] == "C" or char in "\u2028\u2029" else char for char in text
     )
+
+
+def _previous_ids(account: Mapping) -> list:
+    """The ids the account had before its address changed (``previous_email``): the id with the old address."""
+    old = account.get("previous_email")
+    if not old:
+        return []
+    email, account_id = account["email"], account["id"]
+    candidates = [old]
+    if account_id.startswith(email + "#"):  # email#server or email#server#user (duplicate addresses)
+        candidates.insert(0, old + account_id[len(email) :])
+    return list(dict.fromkeys(candidates))
+
+
+def _renames(accounts: Sequence[Mapping], by_id: Mapping[str, int], ids: Sequence[str]) -> dict:
+    """new id -> old id, for accounts with ``previous_email`` whose old id owns keys and is not wanted itself."""
+    renamed: dict = {}
+    for account in accounts:
+        if account["id"] in by_id:
+            continue  # already renamed in an earlier run (or never changed): its own marker wins
+        for old in _previous_ids(account):
+            if old in by_id and old not in ids and old not in renamed.values():
+                renamed[account["id"]] = old
+                break
+    return renamed
+
+
+def _old_value(name: str, block_prefs: Mapping, prefs: Mapping):
+    """What the collection last set for ``name``: the old block's value, else the copy in prefs.js."""
+    return block_prefs.get(name, prefs.get(name))
+
+
+# Server URIs, as Thunderbird builds them. IMAP (C++, nsMsgIncomingServer::GetServerURI in
+# mailnews/base/src/nsMsgIncomingServer.cpp): <localStoreType>://<username escaped with ESCAPE_XALPHAS>@<hostname
+# escaped with ESCAPE_URL_PATH>; POP3 (JavaScript, MsgIncomingServer.sys.mjs): encodeURIComponent of both. The
+# local store type is "imap" for IMAP and "mailbox" for POP3. Saved passwords live in the login manager under
+# the origin <localStoreType>://<hostname> (MsgPasswordAuthModule.sys.mjs) and smtp://<hostname> for SMTP
+# (SmtpServer.sys.mjs _getServerURISpec); the user name inside a login is encrypted.
+STORE_TYPES = {"imap": "imap", "pop3": "mailbox", "nntp": "news", "none": "mailbox"}
+_XALPHAS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-._")
+_URI_COMPONENT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()")
+_URL_PATH = _XALPHAS | frozenset("+/")
+# the identity and server prefs that hold folder URIs (MsgIncomingServer.sys.mjs migrateIdentities and
+# migrateSpamActions)
+IDENTITY_FOLDER_PREFS = ("fcc_folder", "draft_folder", "archive_folder", "stationery_folder")
+SERVER_URI_PREFS = ("spamActionTargetFolder", "spamActionTargetAccount")
+
+
+def _escape(text: str, safe: frozenset) -> str:
+    return "".join(char if char in safe else "".join(f"%{b:02X}" for b in char.encode("utf-8")) for char in text)
+
+
+def _host_part(host: str, safe: frozenset) -> str:
+    return "[" + host + "]" if ":" in host and safe is _URI_COMPONENT else _escape(host, safe)
+
+
+def server_uris(store: str, username: str, host: str) -> list:
+    """The forms Thunderbird writes for one server's URI (C++ escaping first, then the JavaScript one)."""
+    forms = []
+    for user_safe, host_safe in ((_XALPHAS, _URL_PATH), (_URI_COMPONENT, _URI_COMPONENT)):
+        auth = _escape(username, user_safe) + "@" if username else ""
+        forms.append(f"{store}://{auth}{_host_part(host, host_safe)}")
+    return list(dict.fromkeys(forms))
+
+
+@dataclass
+class ServerMove:
+    """A kept server whose host or user changed: what must follow it (folder URIs, filters, the saved login)."""
+
+    account_id: str
+    key: str  # serverN or smtpN
+    kind: str  # "incoming" or "outgoing"
+    store: str  # localStoreType, or "smtp"
+    old_host: str
+    new_host: str
+    old_user: str
+    new_user: str
+
+    @property
+    def old_uris(self) -> list:
+        return server_uris(self.store, self.old_user, self.old_host)
+
+    @property
+    def new_uri(self) -> str:
+        forms = server_uris(self.store, self.new_user, self.new_host)
+        return forms[-1] if self.store == "mailbox" else forms[0]
+
+    def moved_uri(self, value: str):
+        """``value`` with the old server URI replaced by the new one, or None when it is not on this server."""
+        for old in self.old_uris:
+            if value == old or value.startswith(old + "/"):
+                return self.new_uri + value[len(old) :]
+        return None
+
+    @property
+    def old_origin(self) -> str:
+        return f"{self.store}://{self.old_host}"
+
+    @property
+    def new_origin(self) -> str:
+        return f"{self.store}://{self.new_host}"
+
+    @property
+    def host_changed(self) -> bool:
+        return self.old_host.lower() != self.new_host.lower()
+
+    def describe(self) -> dict:
+        return {
+            "id": self.account_id,
+            "key": self.key,
+            "from": f"{self.store}://{self.old_user + '@' if self.old_user else ''}{self.old_host}",
+            "to": f"{self.store}://{self.new_user + '@' if self.new_user else ''}{self.new_host}",
+        }
+
+
+def server_moves(account: Mapping, number: int, block_prefs: Mapping, prefs: Mapping) -> list:
+    """The ServerMoves of one kept account: its incoming and outgoing server when the host or user changed."""
+    keys = keys_for(number)
+    moves = []
+    inc, out = account["incoming"], account["outgoing"]
+    srv = f"mail.server.{keys['server']}."
+    old_host = _old_value(srv + "hostname", block_prefs, prefs)
+    old_user = _old_value(srv + "userName", block_prefs, prefs)
+    new_user = inc["username"] or ""
+    known = isinstance(old_host, str) and isinstance(old_user, str)
+    if known and (old_host.lower() != inc["host"].lower() or old_user != new_user):
+        store = STORE_TYPES[inc["protocol"]]
+        moves.append(
+            ServerMove(account["id"], keys["server"], "incoming", store, old_host, inc["host"], old_user, new_user)
+        )
+    smtp = f"mail.smtpserver.{keys['smtp']}."
+    old_host = _old_value(smtp + "hostname", block_prefs, prefs)
+    old_user = _old_value(smtp + "username", block_prefs, prefs)
+    old_user = old_user if isinstance(old_user, str) else ""
+    new_user = (out["username"] or "") if out["auth"] != "none" else ""
+    if isinstance(old_host, str) and (old_host.lower() != out["host"].lower() or old_user != new_user):
+        moves.append(
+            ServerMove(account["id"], keys["smtp"], "outgoing", "smtp", old_host, out["host"], old_user, new_user)
+        )
+    return moves
+
+
+def _origins(prefs: Mapping, gone: set) -> dict:
+    """Login origin (``<store>://<host>``, ``smtp://<host>``) -> the keys of the servers in ``prefs`` that use it.
+
+    Servers of the ``gone`` keys are left out.
+    """
+    found: dict = {}
+    for name, value in prefs.items():
+        match = re.fullmatch(r"mail\.(server|smtpserver)\.([^.]+)\.hostname", name)
+        if not match or match.group(2) in gone or not isinstance(value, str):
+            continue
+        if match.group(1) == "smtpserver":
+            origin = f"smtp://{value}"
+        else:
+            kind_ = prefs.get(f"mail.server.{match.group(2)}.type")
+            origin = f"{STORE_TYPES.get(kind_, kind_)}://{value}"
+        found.setdefault(origin, set()).add(match.group(2))
+    return found
+
+
+_DROP = object()
+
+
+def _migrated_pref(name: str, value, kind_: str, key: str, moves: Sequence[ServerMove], uri_moves):
+    """New value of one of our prefs in prefs.js after ``moves``; None keeps the line, _DROP deletes it."""
+    setting = name.rsplit(".", 1)[-1]
+    if setting == "clientid" and any(m.key == key for m in moves):
+        return _DROP  # Thunderbird clears the client id when the user or host changes (OnUserOrHostNameChanged)
+    if not isinstance(value, str):
+        return None
+    if (kind_ == "identity" and setting in IDENTITY_FOLDER_PREFS) or (
+        kind_ == "server" and setting in SERVER_URI_PREFS
+    ):
+        for move in uri_moves:
+            moved = move.moved_uri(value)
+            if moved is not None:
+                return moved
+    return None
+
+
+def _foreign_uri_warnings(prefs: Mapping, ours_all: set, uri_moves: Sequence[ServerMove], where: str) -> list:
+    """Prefs of accounts made by hand that point into a moved server: named, left alone."""
+    found = []
+    for name, value in prefs.items():
+        match = _NAME_KEY_RE.match(name)
+        if not match or match.group(2) in ours_all or not isinstance(value, str):
+            continue
+        if any(move.moved_uri(value) is not None for move in uri_moves):
+            found.append(_shown(name))
+    if not found:
+        return []
+    return [
+        f"profile{where}: {', '.join(sorted(found))} (not managed by this collection) point into a server that moved; "
+        "left alone, correct them in Thunderbird"
+    ]
+
+
+def server_directory(prefs_js: str | None, key: str, profile: str) -> str | None:
+    """The local directory of server ``key`` relative to the profile (``ImapMail/host``), or None.
+
+    From ``mail.server.<key>.directory-rel`` (``[ProfD]ImapMail/host``), else ``directory`` when it is inside
+    ``profile``. Only plain relative paths inside the profile are returned.
+    """
+    prefs = read_prefs(prefs_js)
+    rel = prefs.get(f"mail.server.{key}.directory-rel")
+    path = None
+    if isinstance(rel, str) and rel.startswith("[ProfD]"):
+        path = rel[len("[ProfD]") :]
+    else:
+        absolute = prefs.get(f"mail.server.{key}.directory")
+        base = profile.rstrip("/") + "/"
+        if isinstance(absolute, str) and absolute.startswith(base):
+            path = absolute[len(base) :]
+    if not path:
+        return None
+    parts = path.replace("\\", "/").split("/")
+    if any(part in ("", ".", "..") for part in parts) or any(unicodedata.category(c) == "Cc" for c in path):
+        return None
+    return "/".join(parts)
+
+
+# --- files that follow a moved server: logins.json and msgFilterRules.dat ---------------------------------
+
+
+def _logins_text(data) -> str:
+    """logins.json as JSON.stringify writes it (toolkit/modules/JSONFile.sys.mjs): no blanks, non-ASCII as is."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def migrate_logins(text: str | None, moves: Sequence[ServerMove], origins_in_use: Mapping, where: str = ""):
+    """``(new text or None, moved, warnings)`` of logins.json after ``moves``.
+
+    A login follows its server when only the host changed (its origin and realm ``<store>://<host>`` become the
+    new host's; the encrypted user name and password stay as they are). It stays when the user name changed
+    (logins.json holds the user name encrypted with the profile's key: Thunderbird asks for the password once),
+    when another server still uses the old origin (the login cannot be told apart), or when the new origin
+    already has a login and no other server uses it (that login is this server's). ``origins_in_use``: origin ->
+    keys of the servers using it after the change. ``moved`` lists ``(old origin, new origin, login count)``.
+    """
+    warnings: list[str] = []
+    moved: list = []
+    if not text or not moves:
+        return None, moved, warnings
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    logins = data.get("logins") if isinstance(data, dict) else None
+    if not isinstance(logins, list) or _logins_text(data) != text:
+        for move in moves:
+            warnings.append(
+                f"profile{where}: logins.json is not in the form Thunderbird writes; the saved password of "
+                f"{move.account_id} ({move.old_origin}) was not moved to {move.new_origin}, Thunderbird asks for it"
+            )
+        return None, moved, warnings
+    for move in moves:
+        if not move.host_changed:
+            if move.old_user != move.new_user:
+                warnings.append(
+                    f"profile{where}: {move.account_id} logs in as {move.new_user!r} now; the saved password of "
+                    f"{move.old_user!r} ({move.old_origin}) cannot follow (logins.json keeps user names encrypted), "
+                    "Thunderbird asks for the password once"
+                )
+            continue
+        mine = [x for x in logins if isinstance(x, dict) and x.get("hostname") == move.old_origin]
+        if not mine:
+            continue
+        if move.old_user != move.new_user:
+            warnings.append(
+                f"profile{where}: {move.account_id} logs in as {move.new_user!r} on {move.new_host} now; the saved "
+                f"password of {move.old_origin} cannot follow (logins.json keeps user names encrypted), Thunderbird "
+                "asks for the password once"
+            )
+            continue
+        if origins_in_use.get(move.old_origin, set()) - {move.key}:
+            warnings.append(
+                f"profile{where}: another server still uses {move.old_origin}, so the saved password of "
+                f"{move.account_id} cannot be told apart (user names are encrypted) and stays; Thunderbird asks for "
+                f"it on {move.new_host}"
+            )
+            continue
+        shared = origins_in_use.get(move.new_origin, set()) - {move.key}
+        if not shared and any(isinstance(x, dict) and x.get("hostname") == move.new_origin for x in logins):
+            continue  # a password is already saved for the new host, and only this server uses it: it is used
+        for login in mine:
+            login["hostname"] = move.new_origin
+            if login.get("httpRealm") == move.old_origin:
+                login["httpRealm"] = move.new_origin
+        moved.append((move.old_origin, move.new_origin, len(mine)))
+    if not moved:
+        return None, moved, warnings
+    return _logins_text(data), moved, warnings
+
+
+def logins_summary(text: str | None) -> str:
+    """What a diff of logins.json shows: id, origin and realm of each login (never the encrypted fields)."""
+    try:
+        logins = json.loads(text or "{}").get("logins") or []
+    except (ValueError, AttributeError):
+        return ""
+    return "".join(
+        f"login {x.get('id')}: hostname={x.get('hostname')} httpRealm={x.get('httpRealm')}\n"
+        for x in logins
+        if isinstance(x, dict)
+    )
+
+
+_ACTION_VALUE_RE = re.compile(r'^(actionValue=")((?:[^"\\\r\n]|\\.)*)("[ \t]*)(\r\n|\r|\n)?$')
+
+
+def migrate_filter_rules(text: str | None, moves: Sequence[ServerMove]):
+    """msgFilterRules.dat with every ``actionValue`` folder URI on a moved server rewritten, or None.
+
+    The file is the one Thunderbird writes (mailnews/search/src/nsMsgFilterList.cpp): one ``attrib="value"`` per
+    line, ``"`` and ``\\`` escaped with a backslash. Other lines stay as read.
+    """
+    if not text:
+        return None
+    out = []
+    changed = False
+    for line in _lines(text):
+        match = _ACTION_VALUE_RE.match(line)
+        if match:
+            value = re.sub(r"\\(.)", r"\1", match.group(2))
+            for move in moves:
+                moved = move.moved_uri(value)
+                if moved is not None:
+                    escaped = moved.replace("\\", "\\\\").replace('"', '\\"')
+                    line = match.group(1) + escaped + match.group(3) + (match.group(4) or "")
+                    changed = True
+                    break
+        out.append(line)
+    return "".join(out) if changed else None
 
 
 def plan_profile(
@@ -578,6 +924,7 @@ def plan_profile(
     means the profile has no prefs.js yet. ``where`` names the profile in messages.
     """
     options = options or {}
+    accounts = present(accounts)  # an account with state: absent is removed like one that left the inventory
     check_collisions(accounts, where)
     parts = split_user_js(user_js, f"user.js{where}")
     block_prefs = _read_lines(parts.block or [])
@@ -596,12 +943,36 @@ def plan_profile(
     for number in owned_numbers:
         ours_all.update(keys_for(number).values())
     used = (_keys_in(prefs) | _keys_in(outside_user)) - ours_all
-    numbers = allocate(ids, {i: n for i, n in by_id.items() if i in ids}, used)
+    warnings = []
+    renamed = _renames(accounts, by_id, ids)
+    for new_id, old_id in renamed.items():
+        by_id[new_id] = by_id[old_id]
+    kept = {i: n for i, n in by_id.items() if i in ids}
+    for account in accounts:
+        number = kept.get(account["id"])
+        old_type = None if number is None else _old_value(f"mail.server.server{number}.type", block_prefs, prefs)
+        if isinstance(old_type, str) and old_type != account["incoming"]["protocol"]:
+            # Thunderbird cannot change the type of a server: the old account goes, a new one comes
+            del kept[account["id"]]
+            warnings.append(
+                f"profile{where}: account {account['id']} changes from {old_type} to "
+                f"{account['incoming']['protocol']}; "
+                f"Thunderbird cannot change a server's type, so account{number} is removed and a new account added "
+                "(its local folders, filters and folder settings do not carry over)"
+            )
+    # a new account never takes the keys of one removed in the same run (what Thunderbird keeps for those keys
+    # in prefs.js and on disk would otherwise become the new account's)
+    numbers = allocate(ids, kept, used | ours_all)
 
     keep_numbers = set(numbers.values())
     stale_numbers = sorted(n for n in owned_numbers if n not in keep_numbers)
-    removed = sorted({owned_numbers[n] for n in stale_numbers if owned_numbers[n] not in ids})
-    warnings = []
+    removed = sorted(
+        {
+            owned_numbers[n]
+            for n in stale_numbers
+            if owned_numbers[n] not in ids and owned_numbers[n] not in renamed.values()
+        }
+    )
     hand_made = {}
     for name, value in prefs.items():
         match = re.fullmatch(r"mail\.server\.([^.]+)\.hostname", name)
@@ -631,6 +1002,17 @@ def plan_profile(
     new_block = render_block(accounts, numbers, options) if accounts else None
     new_user_js = join_user_js(parts, new_block)
     new_block_prefs = _read_lines(new_block or [])
+    moves = [
+        move
+        for account in accounts
+        if numbers[account["id"]] in owned_numbers
+        for move in server_moves(account, numbers[account["id"]], block_prefs, prefs)
+    ]
+    ours_kept = {(_KIND_PREFIX[k], key) for n in set(numbers.values()) for k, key in keys_for(n).items()}
+    uri_moves = [m for m in moves if m.kind == "incoming"]
+    warnings.extend(_foreign_uri_warnings(prefs, ours_all, uri_moves, where))
+    stale_keys = {k for n in stale_numbers for k in keys_for(n).values()}
+    origins = _origins(dict(prefs, **new_block_prefs), stale_keys) if moves else {}
 
     # prefs.js: drop what belongs to stale numbers, clear prefs the old block set and the new one does not,
     # merge our keys into the two lists. Every other line is kept as read, terminator included.
@@ -640,7 +1022,7 @@ def plan_profile(
     new_accounts_keys = [keys_for(numbers[i])["account"] for i in ids]
     new_smtp_keys = [keys_for(numbers[i])["smtp"] for i in ids]
     if prefs_js is None and not accounts:
-        return ProfilePlan(new_user_js, None, {}, removed, warnings)
+        return ProfilePlan(new_user_js, None, {}, removed, warnings, renamed, moves, origins)
     newline = _newline(prefs_js)
     lines = _lines(prefs_js or "")
     if prefs_js is None:
@@ -675,6 +1057,14 @@ def plan_profile(
             continue
         if name in ("mail.accountmanager.defaultaccount", "mail.smtp.defaultserver") and value in stale_keys:
             continue
+        if moves and owner and (f"mail.{owner.group(1)}.", owner.group(2)) in ours_kept:
+            moved = _migrated_pref(name, value, owner.group(1), owner.group(2), moves, uri_moves)
+            if moved is _DROP:
+                continue
+            if moved is not None:
+                shown = f"prefs.js{where} line {number}"
+                out_lines.append(_list_line(name, moved, shown, "moved folder URI") + _terminator(line))
+                continue
         out_lines.append(line)
     for name, add in (("mail.accountmanager.accounts", new_accounts_keys), ("mail.smtpservers", new_smtp_keys)):
         if name not in seen_lists and add:
@@ -685,7 +1075,7 @@ def plan_profile(
     if prefs_js is not None and new_prefs_js == prefs_js:
         new_prefs_js = None
     keys = {i: keys_for(numbers[i]) for i in ids}
-    return ProfilePlan(new_user_js, new_prefs_js, keys, removed, warnings)
+    return ProfilePlan(new_user_js, new_prefs_js, keys, removed, warnings, renamed, moves, origins)
 
 
 # --- profiles.ini ----------------------------------------------------------------------------------------

@@ -175,17 +175,19 @@ def thunderbird_profile(tmp_path, mail_lab, ansible_playbook):
         "port": marionette_port,
         "rendered": rendered,
         "normalized": normalized,
+        "extra_vars": extra,
     }
 
 
-@pytest.fixture
-def marionette(thunderbird_profile, tmp_path):
+@contextlib.contextmanager
+def thunderbird_session(profile, tmp_path, name="thunderbird"):
+    """Thunderbird headless and offline on ``profile`` (from thunderbird_profile); yields (Marionette, process)."""
     from marionette_driver.marionette import Marionette
 
     env = dict(os.environ)
     env.update(
         {
-            "HOME": str(thunderbird_profile["home"]),
+            "HOME": str(profile["home"]),
             "MOZ_HEADLESS": "1",
             "MOZ_DISABLE_NONLOCAL_CONNECTIONS": "1",
             "MOZ_CRASHREPORTER_DISABLE": "1",
@@ -193,7 +195,7 @@ def marionette(thunderbird_profile, tmp_path):
             "XDG_CONFIG_HOME": str(tmp_path / "config"),
         }
     )
-    log = tmp_path / "thunderbird.log"
+    log = tmp_path / f"{name}.log"
     cmd = [
         THUNDERBIRD,
         "--headless",
@@ -202,30 +204,37 @@ def marionette(thunderbird_profile, tmp_path):
         "--no-remote",
         "-offline",
         "--profile",
-        str(thunderbird_profile["profile"]),
+        str(profile["profile"]),
     ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     client = None
     try:
-        client = Marionette(host="127.0.0.1", port=thunderbird_profile["port"], socket_timeout=60)
+        client = Marionette(host="127.0.0.1", port=profile["port"], socket_timeout=60)
         try:
             client.start_session(timeout=60)
         except Exception as exc:
             raise AssertionError(f"no Marionette session: {exc}\n{log.read_text(errors='replace')[-3000:]}") from None
         client.set_context("chrome")
         client.timeout.script = 60
-        yield client
+        yield client, proc
     finally:
         if client is not None:
             with contextlib.suppress(Exception):
                 client.delete_session()
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=30)
+
+
+@pytest.fixture
+def marionette(thunderbird_profile, tmp_path):
+    with thunderbird_session(thunderbird_profile, tmp_path) as (client, _proc):
+        yield client
 
 
 READ_BACK = """
@@ -404,3 +413,260 @@ def test_thunderbird_loads_the_rendered_accounts_and_logs_in(mail_lab, thunderbi
     maildir = mail_lab.maildir("carol@example.test")
     kept = [p for sub in ("new", "cur") if (maildir / sub).is_dir() for p in (maildir / sub).iterdir()]
     assert any("tb-pop3-leave-on-server" in p.read_text(errors="replace") for p in kept)
+
+
+# --- lifecycle in the real client: offboarding (state: absent) and a server move ---------------------------------
+
+HAND_MADE = """
+const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
+// an account the user makes by hand (no marker): nothing listens on port 9, it never logs in
+const server = MailServices.accounts.createIncomingServer("hand@elsewhere.test", "127.0.0.1", "imap");
+server.port = 9;
+server.doBiff = false;
+server.loginAtStartUp = false;
+const identity = MailServices.accounts.createIdentity();
+identity.email = "hand@elsewhere.test";
+identity.fullName = "Hand Made";
+// OutgoingServerService.createServer before the list was read would leave only the new server in it (the list
+// loads lazily when empty): read it first, as the account settings do
+MailServices.outgoingServer.servers;
+const smtp = MailServices.outgoingServer.createServer("smtp");
+smtp.QueryInterface(Ci.nsISmtpServer).hostname = "127.0.0.1";
+smtp.QueryInterface(Ci.nsISmtpServer).port = 9;
+identity.smtpServerKey = smtp.key;
+const account = MailServices.accounts.createAccount();
+account.addIdentity(identity);
+account.incomingServer = server;
+return { account: account.key, server: server.key, identity: identity.key, smtp: smtp.key };
+"""
+
+# What a user of bob's account sets up in Thunderbird: saved passwords (IMAP and SMTP), the Sent and Drafts
+# folders, a junk target and a message filter that moves into a folder of the server; then a clean quit (prefs.js,
+# logins.json and msgFilterRules.dat written by Thunderbird itself).
+BOB_SETUP = """
+const [serverKey, smtpKey, identityKey, password, resolve] = arguments;
+const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
+const server = MailServices.accounts.getIncomingServer(serverKey);
+const smtp = MailServices.outgoingServer.getServerByKey(smtpKey)?.QueryInterface(Ci.nsISmtpServer);
+const identity = MailServices.accounts.getIdentity(identityKey);
+if (!smtp) {
+  resolve({ error: "no " + smtpKey + " in " + MailServices.outgoingServer.servers.map(s => s.key).join(",") +
+    " / " + Services.prefs.getCharPref("mail.smtpservers", "") });
+  return;
+}
+const uri = server.serverURI;
+identity.setUnicharAttribute("fcc_folder", uri + "/Sent");
+identity.setUnicharAttribute("draft_folder", uri + "/Drafts");
+server.setStringValue("spamActionTargetFolder", uri + "/Junk");
+const list = server.getEditableFilterList(null);
+const filter = list.createFilter("mailops archive");
+filter.enabled = true;
+filter.filterType = Ci.nsMsgFilterType.Manual;
+const term = filter.createTerm();
+term.attrib = Ci.nsMsgSearchAttrib.Subject;
+term.op = Ci.nsMsgSearchOp.Contains;
+const value = term.value;
+value.attrib = term.attrib;
+value.str = "mailops";
+term.value = value;
+term.booleanAnd = true;
+filter.appendTerm(term);
+const action = filter.createAction();
+action.type = Ci.nsMsgFilterAction.MoveToFolder;
+action.targetFolderUri = uri + "/Archive";
+filter.appendAction(action);
+list.insertFilterAt(0, filter);
+list.saveToDefaultFile();
+const login = (origin, user) => {
+  const info = Cc["@mozilla.org/login-manager/loginInfo;1"].createInstance(Ci.nsILoginInfo);
+  info.init(origin, null, origin, user, password, "", "");
+  return Services.logins.addLoginAsync(info);
+};
+login(server.localStoreType + "://" + server.hostname, server.username)
+  .then(() => login("smtp://" + smtp.hostname, smtp.username))
+  .then(() => {
+    Services.prefs.savePrefFile(null);
+    resolve({ uri, directory: server.localPath.path });
+  })
+  .catch(e => resolve({ error: String(e) }));
+"""
+
+QUIT = """
+Services.tm.dispatchToMainThread(() => Services.startup.quit(Ci.nsIAppStartup.eAttemptQuit));
+return true;
+"""
+
+AFTER = """
+const [serverKey, smtpKey, identityKey, hand, resolve] = arguments;
+const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
+const server = MailServices.accounts.getIncomingServer(serverKey);
+const smtp = MailServices.outgoingServer.getServerByKey(smtpKey).QueryInterface(Ci.nsISmtpServer);
+const identity = MailServices.accounts.getIdentity(identityKey);
+const filter = server.getFilterList(null).getFilterAt(0);
+const folderServer = u => {
+  const folder = MailServices.folderLookup.getOrCreateFolderForURL(u);
+  return folder && folder.server && folder.server.key;
+};
+const handAccount = MailServices.accounts.getAccount(hand.account);
+const handServer = handAccount && handAccount.incomingServer;
+const handIdentity = handAccount && handAccount.defaultIdentity;
+const handSmtp = MailServices.outgoingServer.getServerByKey(hand.smtp).QueryInterface(Ci.nsISmtpServer);
+const logins = async origin => (await Services.logins.searchLoginsAsync({ origin, httpRealm: origin })).map(
+  l => ({ username: l.username, password: l.password }));
+(async () => ({
+  accounts: MailServices.accounts.accounts.map(a => a.key),
+  servers: MailServices.accounts.allServers.map(s => s.key),
+  identities: MailServices.accounts.allIdentities.map(i => i.key),
+  smtp: MailServices.outgoingServer.servers.map(s => s.key),
+  server: { key: server.key, hostname: server.hostname, username: server.username, uri: server.serverURI,
+            spamTarget: server.getStringValue("spamActionTargetFolder") },
+  outgoing: { hostname: smtp.hostname, username: smtp.username },
+  fcc: identity.getUnicharAttribute("fcc_folder"),
+  drafts: identity.getUnicharAttribute("draft_folder"),
+  fccServer: folderServer(identity.getUnicharAttribute("fcc_folder")),
+  draftsServer: folderServer(identity.getUnicharAttribute("draft_folder")),
+  filter: { name: filter.filterName, target: filter.sortedActionList[0].targetFolderUri,
+            targetServer: folderServer(filter.sortedActionList[0].targetFolderUri) },
+  hand: handServer && {
+    account: handAccount.key, server: handServer.key, hostname: handServer.hostname, port: handServer.port,
+    username: handServer.username, identity: handIdentity.key, email: handIdentity.email,
+    fullName: handIdentity.fullName, smtpServerKey: handIdentity.smtpServerKey,
+    smtpHostname: handSmtp.hostname, smtpPort: handSmtp.port,
+  },
+  logins: {
+    oldImap: await logins("imap://localhost"), newImap: await logins("imap://127.0.0.1"),
+    oldSmtp: await logins("smtp://localhost"), newSmtp: await logins("smtp://127.0.0.1"),
+  },
+}))().then(resolve, e => resolve({ error: String(e) }));
+"""
+
+SAVED_LOGIN = """
+const [serverKey, resolve] = arguments;
+const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
+const server = MailServices.accounts.getIncomingServer(serverKey);
+Services.io.offline = false;
+// no password given: Thunderbird must find the saved one under the new host
+server.verifyLogon({
+  OnStartRunningUrl() {},
+  OnStopRunningUrl(url, status) { resolve({ status, password: server.password }); },
+}, null);
+"""
+
+
+def _wait_exit(proc, what):
+    try:
+        proc.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"Thunderbird did not quit after {what}") from None
+
+
+def _prefs_lines(path, keys):
+    """The prefs.js lines of the given account/server/identity/smtp keys, as Thunderbird wrote them."""
+    pattern = re.compile(
+        r'^user_pref\("mail\.(?:account|server|identity|smtpserver)\.(' + "|".join(map(re.escape, keys)) + r")\."
+    )
+    return sorted(line for line in path.read_text().splitlines() if pattern.match(line))
+
+
+def test_offboarding_and_server_move_in_thunderbird(mail_lab, thunderbird_profile, ansible_playbook, tmp_path):
+    """alice leaves (state: absent); bob's IMAP and SMTP move from localhost to 127.0.0.1 (the same Dovecot and
+    Postfix under a second name); a hand-made account stays as it was."""
+    profile = thunderbird_profile["profile"]
+    bob_password = mail_lab.users["bob@example.test"]
+    with thunderbird_session(thunderbird_profile, tmp_path, "thunderbird-before") as (client, proc):
+        hand = client.execute_script(HAND_MADE)
+        setup = client.execute_async_script(
+            BOB_SETUP, script_args=["server1001", "smtp1001", "id1001", bob_password], script_timeout=60000
+        )
+        assert "error" not in setup, setup
+        assert setup["uri"] == "imap://bob%40example.test@localhost"
+        client.execute_script(QUIT)
+        _wait_exit(proc, "the set-up")
+    filters = Path(setup["directory"]) / "msgFilterRules.dat"
+    assert 'actionValue="imap://bob%40example.test@localhost/Archive"' in filters.read_text()
+    assert "imap://localhost" in (profile / "logins.json").read_text()
+    hand_keys = [hand["account"], hand["server"], hand["identity"], hand["smtp"]]
+    hand_lines = _prefs_lines(profile / "prefs.js", hand_keys)
+    assert len(hand_lines) >= 8, hand_lines
+
+    extra = dict(thunderbird_profile["extra_vars"])
+    servers = {name: dict(server) for name, server in extra["mailops_servers"].items()}
+    servers["starttls"]["incoming"] = dict(servers["starttls"]["incoming"], host="127.0.0.1")
+    servers["starttls"]["outgoing"] = dict(servers["starttls"]["outgoing"], host="127.0.0.1")
+    accounts = [dict(a) for a in extra["mailops_accounts"]]
+    accounts[0]["state"] = "absent"
+    normalized = normalize_accounts([a for a in accounts if a.get("state") != "absent"], servers, host="localhost")
+    keys = {endpoint_key(a[d]) for a in normalized for d in ("incoming", "outgoing")}
+    extra.update(
+        mailops_servers=servers,
+        mailops_accounts=accounts,
+        mailops_verified={"endpoints": {k: {"verdict": "ok", "findings": []} for k in keys}, "accounts": {}},
+    )
+    run = ansible_playbook(PLAY, extra_vars=extra, extra_args=["--diff"])
+    assert "failed=0" in run.stdout and "changed=1" in run.stdout, run.stdout + run.stderr
+    # the diff of logins.json: origins only (login 1 is bob's IMAP password, login 2 his SMTP password)
+    assert "-login 1: hostname=imap://localhost httpRealm=imap://localhost" in run.stdout, run.stdout
+    assert "+login 1: hostname=imap://127.0.0.1 httpRealm=imap://127.0.0.1" in run.stdout, run.stdout
+    assert "+login 2: hostname=smtp://127.0.0.1 httpRealm=smtp://127.0.0.1" in run.stdout, run.stdout
+    assert bob_password not in run.stdout + run.stderr
+    assert _prefs_lines(profile / "prefs.js", hand_keys) == hand_lines
+    again = ansible_playbook(PLAY, extra_vars=extra)
+    assert "failed=0" in again.stdout and "changed=0" in again.stdout, again.stdout + again.stderr
+
+    log = Path(mail_lab.log_dir) / "dovecot.log"
+    log_start = log.stat().st_size
+    with thunderbird_session(thunderbird_profile, tmp_path, "thunderbird-after") as (client, _proc):
+        state = client.execute_async_script(
+            AFTER, script_args=["server1001", "smtp1001", "id1001", hand], script_timeout=60000
+        )
+        assert "error" not in state, state
+        # offboarded: alice's account, server, identity and SMTP server are gone
+        assert "account1000" not in state["accounts"] and "server1000" not in state["servers"]
+        assert "id1000" not in state["identities"] and "smtp1000" not in state["smtp"]
+        assert {"account1001", "account1002", hand["account"]} <= set(state["accounts"])
+        # moved: same keys, the new host, the folders, the junk target and the filter on the new host
+        new_uri = "imap://bob%40example.test@127.0.0.1"
+        assert state["server"] == {
+            "key": "server1001",
+            "hostname": "127.0.0.1",
+            "username": "bob@example.test",
+            "uri": new_uri,
+            "spamTarget": new_uri + "/Junk",
+        }
+        assert state["outgoing"] == {"hostname": "127.0.0.1", "username": "bob@example.test"}
+        assert (state["fcc"], state["drafts"]) == (new_uri + "/Sent", new_uri + "/Drafts")
+        assert state["fccServer"] == state["draftsServer"] == "server1001"
+        assert state["filter"] == {
+            "name": "mailops archive",
+            "target": new_uri + "/Archive",
+            "targetServer": "server1001",
+        }
+        # the saved passwords moved with the servers
+        assert state["logins"] == {
+            "oldImap": [],
+            "newImap": [{"username": "bob@example.test", "password": bob_password}],
+            "oldSmtp": [],
+            "newSmtp": [{"username": "bob@example.test", "password": bob_password}],
+        }
+        # the hand-made account is as the user made it
+        assert state["hand"] == {
+            "account": hand["account"],
+            "server": hand["server"],
+            "hostname": "127.0.0.1",
+            "port": 9,
+            "username": "hand@elsewhere.test",
+            "identity": hand["identity"],
+            "email": "hand@elsewhere.test",
+            "fullName": "Hand Made",
+            "smtpServerKey": hand["smtp"],
+            "smtpHostname": "127.0.0.1",
+            "smtpPort": 9,
+        }
+        # and Thunderbird logs in to the new host with the saved password (none is given here)
+        result = client.execute_async_script(SAVED_LOGIN, script_args=["server1001"], script_timeout=60000)
+        assert result == {"status": 0, "password": bob_password}, result
+    text = log.read_bytes()[log_start:].decode(errors="replace")
+    logins = [
+        line for line in text.splitlines() if re.search(r"imap-login: (?:Info: )?Login: user=<bob@example.test>", line)
+    ]
+    assert logins and all("TLS" in line for line in logins), text[-3000:]

@@ -16,6 +16,7 @@ broken homes another. The races run in their own bounded loop (RACE_RUNS runs, R
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -25,7 +26,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import endpoint_key
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import normalize_accounts
-from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import BLOCK_BEGIN
+from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import BLOCK_BEGIN, plan_profile
 from ansible_recap import recap
 from homeattack import (
     SERVERS,
@@ -340,3 +341,97 @@ def test_races_on_the_profile_directory_and_the_temporary_files(ansible_playbook
     )
     print(summary)
     assert not problems, "\n".join(problems) + "\n" + summary
+
+
+# --- a server move: logins.json and msgFilterRules.dat are read and rewritten as the user ----------------------
+
+OLD_HOST = "old.example.test"
+
+
+def moved_home(user: User) -> Path:
+    """A profile whose managed block still has the account on OLD_HOST (SERVERS moved it to mail.example.test),
+    with the folder prefs, filter file and saved password Thunderbird keeps for it."""
+    profile = thunderbird_home(user)
+    servers = {"example": {"incoming": dict(SERVERS["example"]["incoming"], host=OLD_HOST)}}
+    servers["example"]["outgoing"] = dict(SERVERS["example"]["outgoing"], host=OLD_HOST)
+    normalized = normalize_accounts([account(user)], servers, host="localhost")
+    plan = plan_profile(normalized, USER_JS, PREFS)
+    uri = f"imap://{user.name}%40example.test@{OLD_HOST}"
+    (profile / "user.js").write_text(plan.user_js)
+    (profile / "prefs.js").write_text(
+        plan.prefs_js
+        + f'user_pref("mail.server.server1000.directory-rel", "[ProfD]ImapMail/{OLD_HOST}");\n'
+        + f'user_pref("mail.identity.id1000.fcc_folder", "{uri}/Sent");\n'
+    )
+    give(profile, user)
+    return profile
+
+
+def filter_rules(user: User, host: str) -> str:
+    return f'version="9"\nname="f"\naction="Move to folder"\nactionValue="imap://{user.name}%40example.test@{host}/A"\n'
+
+
+def logins(host: str) -> str:
+    login = {"id": 1, "hostname": f"imap://{host}", "httpRealm": f"imap://{host}", "encryptedUsername": "MDIE"}
+    return json.dumps(
+        {"nextId": 2, "logins": [dict(login, encryptedPassword="MDoE")], "version": 3}, separators=(",", ":")
+    )
+
+
+@pytest.mark.parametrize("write_path", list(WRITE_PATHS))
+def test_a_server_move_reads_and_writes_logins_and_filters_only_as_the_user(
+    ansible_playbook, users, decoys, write_path
+):
+    good = users.add("good")
+    profile = moved_home(good)
+    (profile / "ImapMail" / OLD_HOST).mkdir(parents=True, mode=0o700)
+    (profile / "ImapMail" / OLD_HOST / "msgFilterRules.dat").write_text(filter_rules(good, OLD_HOST))
+    (profile / "logins.json").write_text(logins(OLD_HOST))
+    (profile / "logins.json").chmod(0o600)
+    give(profile, good)
+    attacks = {}
+
+    def attack(tag: str) -> tuple[User, Decoy, Path]:
+        user = users.add(tag)
+        decoy = decoys(tag)
+        attacks[tag] = (user, decoy)
+        return user, decoy, moved_home(user)
+
+    # logins.json is a link to, or a hard link of, a root-only file
+    user, decoy, home = attack("loginslink")
+    user_symlink(user, decoy.secret, home / "logins.json")
+    user, decoy, home = attack("loginshard")
+    root_hardlink(user, decoy.secret, home / "logins.json")
+    # the server's directory is a link into a root directory that holds a filter file on the old server
+    user, decoy, home = attack("filterdir")
+    (decoy.path / OLD_HOST).mkdir(mode=0o755)
+    (decoy.path / OLD_HOST / "msgFilterRules.dat").write_text(filter_rules(user, OLD_HOST))
+    decoy.before = snapshot(decoy.path)
+    user_symlink(user, decoy.path, home / "ImapMail")
+
+    accounts = [account(good)] + [account(user) for user, _d in attacks.values()]
+    extra = role_vars(write_path, accounts)
+    decoy_map = {tag: d for tag, (_u, d) in attacks.items()}
+    problems = []
+    check = ansible_playbook(PLAY, extra_vars=extra, check=True, extra_args=["--diff"])
+    problems += leaked(check, "check")
+    problems += decoy_problems(decoy_map, "check")
+    run = ansible_playbook(PLAY, extra_vars=extra, extra_args=["--diff"])
+    problems += leaked(run, "run")
+    problems += decoy_problems(decoy_map, "run")
+    problems += outside_problems([u for u, _d in attacks.values()], "run")
+    if recap(run)["failed"] != 1:
+        problems.append(f"[run] recap {recap(run)}: the refused users must fail the task (failed=1)")
+    for tag, (user, _decoy) in attacks.items():
+        problems += refused(run, user, "logins.json" if tag.startswith("logins") else "msgFilterRules.dat")
+    # the good user's files moved, still theirs
+    moved = profile / "ImapMail" / OLD_HOST / "msgFilterRules.dat"
+    if moved.read_text() != filter_rules(good, "mail.example.test"):
+        problems.append(f"[run] good user: filter file not moved: {moved.read_text()!r}")
+    if (profile / "logins.json").read_text() != logins("mail.example.test"):
+        problems.append(f"[run] good user: logins.json not moved: {(profile / 'logins.json').read_text()!r}")
+    for path in (moved, profile / "logins.json"):
+        st = path.lstat()
+        if (st.st_uid, stat.S_IMODE(st.st_mode)) != (good.uid, 0o600 if path.name == "logins.json" else 0o644):
+            problems.append(f"[run] good user: {path} is uid {st.st_uid} mode {st.st_mode:o}")
+    assert not problems, "\n".join(problems) + "\n--- output tail ---\n" + run.stdout[-2500:]

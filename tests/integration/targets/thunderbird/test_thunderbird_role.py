@@ -9,6 +9,7 @@ mailops_allow_unverified), and the files are checked with the strict prefs parse
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import stat
@@ -22,7 +23,7 @@ from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import normalize_accounts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" / "plugin_utils"))
-from ansible_recap import recap
+from ansible_recap import flat, recap
 from strict_prefs import parse_prefs  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -82,7 +83,11 @@ def accounts():
 
 
 def verified(accs):
-    normalized = normalize_accounts(accs, SERVERS, host="localhost")
+    return verified_with(SERVERS, accs)
+
+
+def verified_with(servers, accs):
+    normalized = [a for a in normalize_accounts(accs, servers, host="localhost") if a["state"] != "absent"]
     keys = {endpoint_key(a[d]) for a in normalized for d in ("incoming", "outgoing")}
     return {"endpoints": {k: {"verdict": "ok", "findings": []} for k in keys}, "accounts": {}}
 
@@ -373,3 +378,183 @@ def test_a_wrong_account_name_format_fails_the_task_before_any_file(ansible_play
         "{domain}, {local_part}"
     ) in run.stdout
     assert (profile / "user.js").read_text() == USER_LINES and (profile / "prefs.js").read_text() == HAND_PREFS
+
+
+# --- lifecycle: a server that moves (same account id: the keys stay, what Thunderbird keeps follows) ------------
+
+MOVED_SERVERS = {"example": dict(SERVERS["example"])}
+MOVED_SERVERS["example"]["incoming"] = dict(SERVERS["example"]["incoming"], host="mail2.example.test")
+MOVED_SERVERS["example"]["outgoing"] = dict(SERVERS["example"]["outgoing"], host="mail2.example.test")
+OLD_URI = "imap://alice%40example.test@mail.example.test"
+NEW_URI = "imap://alice%40example.test@mail2.example.test"
+# what Thunderbird writes for alice (account1000) once it ran and the user set folders, a junk target and a filter
+THUNDERBIRD_PREFS = "".join(
+    f'user_pref("{name}", "{value}");\n'
+    for name, value in [
+        ("mail.account.account1000.mailops_id", "alice@example.test"),
+        ("mail.server.server1000.hostname", "mail.example.test"),
+        ("mail.server.server1000.userName", "alice@example.test"),
+        ("mail.server.server1000.directory-rel", "[ProfD]ImapMail/mail.example.test"),
+        ("mail.server.server1000.spamActionTargetFolder", OLD_URI + "/Junk"),
+        ("mail.identity.id1000.fcc_folder", OLD_URI + "/Sent"),
+        ("mail.identity.id1000.draft_folder", OLD_URI + "/Drafts"),
+        ("mail.identity.id1000.stationery_folder", OLD_URI + "/Templates"),
+    ]
+)
+FILTER_RULES = (
+    'version="9"\nlogging="no"\nname="archive"\nenabled="yes"\ntype="17"\naction="Move to folder"\n'
+    f'actionValue="{OLD_URI}/Archive"\ncondition="AND (subject,contains,report)"\n'
+)
+
+
+def _login(number, origin, secret):
+    return {
+        "id": number,
+        "hostname": origin,
+        "httpRealm": origin,
+        "formSubmitURL": None,
+        "usernameField": "",
+        "passwordField": "",
+        "encryptedUsername": f"MDIEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECD{secret}",
+        "encryptedPassword": f"MDoEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECB{secret}",
+        "guid": f"{{0000000{number}-0000-4000-8000-000000000000}}",
+        "encType": 1,
+        "timeCreated": 1764800000000,
+        "timeLastUsed": 1764800000000,
+        "timePasswordChanged": 1764800000000,
+        "timesUsed": 1,
+    }
+
+
+def logins_json():
+    data = {
+        "nextId": 4,
+        "logins": [
+            _login(1, "imap://mail.example.test", "SECRETIMAP"),
+            _login(2, "smtp://mail.example.test", "SECRETSMTP"),
+            _login(3, "imap://imap.elsewhere.test", "SECRETHAND"),
+        ],
+        "potentiallyVulnerablePasswords": [],
+        "dismissedBreachAlertsByLoginGUID": {},
+        "version": 3,
+    }
+    return json.dumps(data, separators=(",", ":"))
+
+
+def test_server_move_keeps_keys_and_moves_folders_filters_and_saved_password(ansible_playbook, tmp_path):
+    profile = make_home(tmp_path)
+    assert recap(ansible_playbook(PLAY, extra_vars=base_vars(tmp_path)))["failed"] == 0
+    with (profile / "prefs.js").open("a") as handle:
+        handle.write(THUNDERBIRD_PREFS)
+    imap_dir = profile / "ImapMail" / "mail.example.test"
+    imap_dir.mkdir(parents=True)
+    (imap_dir / "msgFilterRules.dat").write_text(FILTER_RULES)
+    (profile / "logins.json").write_text(logins_json())
+    (profile / "logins.json").chmod(0o600)
+    before = {name: (profile / name).read_text() for name in ("prefs.js", "user.js", "logins.json")}
+
+    extra = base_vars(tmp_path, mailops_servers=MOVED_SERVERS)
+    extra["mailops_verified"] = verified_with(MOVED_SERVERS, accounts())
+    check = ansible_playbook(PLAY, extra_vars=extra, check=True, extra_args=["--diff"])
+    assert recap(check) == {"changed": 1, "failed": 0}, check.stdout
+    assert {name: (profile / name).read_text() for name in before} == before
+    assert (imap_dir / "msgFilterRules.dat").read_text() == FILTER_RULES
+    # the diff names what moves; the encrypted login fields never appear
+    assert "-login 1: hostname=imap://mail.example.test httpRealm=imap://mail.example.test" in check.stdout
+    assert "+login 1: hostname=imap://mail2.example.test httpRealm=imap://mail2.example.test" in check.stdout
+    assert f'+actionValue="{NEW_URI}/Archive"' in check.stdout
+    assert f'+user_pref("mail.identity.id1000.fcc_folder", "{NEW_URI}/Sent");' in check.stdout
+    assert "SECRET" not in check.stdout + check.stderr
+
+    run = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(run) == {"changed": 1, "failed": 0}, run.stdout
+    block = prefs(profile / "user.js")
+    assert block["mail.account.account1000.mailops_id"] == "alice@example.test"
+    assert block["mail.server.server1000.hostname"] == "mail2.example.test"
+    assert block["mail.smtpserver.smtp1000.hostname"] == "mail2.example.test"
+    after = prefs(profile / "prefs.js")
+    assert after["mail.identity.id1000.fcc_folder"] == NEW_URI + "/Sent"
+    assert after["mail.identity.id1000.draft_folder"] == NEW_URI + "/Drafts"
+    assert after["mail.identity.id1000.stationery_folder"] == NEW_URI + "/Templates"
+    assert after["mail.server.server1000.spamActionTargetFolder"] == NEW_URI + "/Junk"
+    assert after["mail.accountmanager.accounts"] == "account1,account2,account1000,account1001"
+    for line in HAND_PREFS.splitlines():  # the hand-made account, byte for byte
+        if line.startswith("user_pref") and 'accounts"' not in line and "smtpservers" not in line:
+            assert line in (profile / "prefs.js").read_text().splitlines()
+    assert (imap_dir / "msgFilterRules.dat").read_text() == FILTER_RULES.replace(OLD_URI, NEW_URI)
+    expected = json.loads(logins_json())
+    expected["logins"][0]["hostname"] = expected["logins"][0]["httpRealm"] = "imap://mail2.example.test"
+    assert (profile / "logins.json").read_text() == json.dumps(expected, separators=(",", ":"))
+    assert stat.S_IMODE((profile / "logins.json").stat().st_mode) == 0o600
+    # bob's POP3 account still sends through smtp://mail.example.test: that login cannot be told apart and stays
+    assert (
+        "another server still uses smtp://mail.example.test, so the saved password of alice@example.test cannot be "
+        "told apart (user names are encrypted) and stays; Thunderbird asks for it on mail2.example.test"
+    ) in flat(run.stdout + run.stderr)
+
+    result = {name: (profile / name).read_text() for name in before}
+    again_check = ansible_playbook(PLAY, extra_vars=extra, check=True)
+    assert recap(again_check) == {"changed": 0, "failed": 0}, again_check.stdout
+    again = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
+    assert {name: (profile / name).read_text() for name in before} == result
+
+
+def test_state_absent_and_previous_email_through_the_role(ansible_playbook, tmp_path):
+    profile = make_home(tmp_path)
+    assert recap(ansible_playbook(PLAY, extra_vars=base_vars(tmp_path)))["failed"] == 0
+    # what Thunderbird writes for the two accounts once it ran
+    with (profile / "prefs.js").open("a") as handle:
+        handle.write(THUNDERBIRD_PREFS)
+        handle.write('user_pref("mail.account.account1001.mailops_id", "bob@example.test");\n')
+        handle.write('user_pref("mail.server.server1001.directory-rel", "[ProfD]Mail/mail.example.test");\n')
+        handle.write(
+            'user_pref("mail.identity.id1001.fcc_folder", "mailbox://bob%40example.test@mail.example.test/Sent");\n'
+        )
+    before = {name: (profile / name).read_text() for name in ("prefs.js", "user.js")}
+
+    # alice is renamed (her login name is her address), bob is offboarded: only email and user
+    renamed = [
+        dict(accounts()[0], email="alice.new@example.test", previous_email="alice@example.test"),
+        {"email": "bob@example.test", "user": "alice", "state": "absent"},
+    ]
+    extra = base_vars(tmp_path, accs=renamed)
+    check = ansible_playbook(PLAY, extra_vars=extra, check=True, extra_args=["--diff"])
+    assert recap(check) == {"changed": 1, "failed": 0}, check.stdout
+    assert {name: (profile / name).read_text() for name in before} == before
+    assert '-user_pref("mail.account.account1001.mailops_id", "bob@example.test");' in check.stdout
+
+    run = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(run) == {"changed": 1, "failed": 0}, run.stdout
+    block = prefs(profile / "user.js")
+    assert block["mail.account.account1000.mailops_id"] == "alice.new@example.test"
+    assert block["mail.identity.id1000.useremail"] == "alice.new@example.test"
+    assert block["mail.server.server1000.userName"] == "alice.new@example.test"
+    assert block["mail.smtpserver.smtp1000.username"] == "alice.new@example.test"
+    assert not any("1001" in name for name in block)
+    after = prefs(profile / "prefs.js")
+    assert not any("1001" in name for name in after), sorted(after)
+    new_uri = "imap://alice.new%40example.test@mail.example.test"
+    assert after["mail.identity.id1000.fcc_folder"] == new_uri + "/Sent"
+    assert after["mail.server.server1000.spamActionTargetFolder"] == new_uri + "/Junk"
+    assert after["mail.accountmanager.accounts"] == "account1,account2,account1000"
+    assert after["mail.smtpservers"] == "smtp1,smtp1000"
+    for line in HAND_PREFS.splitlines():
+        if line.startswith("user_pref") and 'accounts"' not in line and "smtpservers" not in line:
+            assert line in (profile / "prefs.js").read_text().splitlines()
+    assert (profile / "user.js").read_text().startswith(USER_LINES)
+    again = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
+
+    # the person leaves: every account absent; the user's own lines and accounts are all that is left
+    gone = [
+        {"email": "alice.new@example.test", "user": "alice", "state": "absent"},
+        {"email": "bob@example.test", "user": "alice", "state": "absent"},
+    ]
+    assert recap(ansible_playbook(PLAY, extra_vars=base_vars(tmp_path, accs=gone))) == {"changed": 1, "failed": 0}
+    assert (profile / "user.js").read_text() == USER_LINES
+    left = (profile / "prefs.js").read_text()
+    assert not re.search(r"\.(account|server|id|smtp)100[01]\.", left), left
+    assert prefs(profile / "prefs.js")["mail.accountmanager.accounts"] == "account1,account2"
+    assert prefs(profile / "prefs.js")["mail.smtpservers"] == "smtp1"
+    assert recap(ansible_playbook(PLAY, extra_vars=base_vars(tmp_path, accs=gone))) == {"changed": 0, "failed": 0}

@@ -8,6 +8,7 @@ and hostile user files (bytes kept outside the block, profiles confined to the T
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 import sys
@@ -543,7 +544,9 @@ def test_hostile_user_js_around_a_block_keeps_every_byte(before, after, block):
     # the end marker's line ends in the file's terminator, or in CRLF where a lone CR would take the next "\n"
     assert middle in (middle.rstrip("\r\n") + nl, middle.rstrip("\r\n") + "\r\n")
     assert middle.rstrip("\r\n").endswith(tb.BLOCK_END)
-    assert [line.rstrip("\r\n") for line in moz_lines(middle)][1:-1] == tb.render_block(ONE, {ONE[0]["id"]: 1000})
+    # a block that marks account1000 as another account's: that one is removed, alice gets new keys
+    number = 1001 if OLD_MARKER in block else 1000
+    assert [line.rstrip("\r\n") for line in moz_lines(middle)][1:-1] == tb.render_block(ONE, {ONE[0]["id"]: number})
     again = tb.plan_profile(ONE, out, plan.prefs_js)
     assert again.user_js == out and again.prefs_js is None
     removed = tb.plan_profile([], text, None).user_js
@@ -909,3 +912,340 @@ def test_account_name_format_mistakes_name_the_option(template, message):
     assert tb.account_name("{display_name} <{email}>", account) == "A <a@x.test>"
     with pytest.raises(tb.ThunderbirdError, match=f"^{re.escape(message)}$"):
         tb.account_name(template, account)
+
+
+# --- lifecycle: state absent, previous_email (rename), a server that moves ------------------------------------
+
+LIFE_HAND = """// Mozilla User Preferences
+user_pref("mail.account.account1.identities", "id1");
+user_pref("mail.account.account1.server", "server1");
+user_pref("mail.accountmanager.accounts", "account1");
+user_pref("mail.identity.id1.fcc_folder", "imap://hand%40elsewhere.test@imap.elsewhere.test/Sent");
+user_pref("mail.identity.id1.useremail", "hand@elsewhere.test");
+user_pref("mail.server.server1.hostname", "imap.elsewhere.test");
+user_pref("mail.server.server1.type", "imap");
+user_pref("mail.server.server1.userName", "hand@elsewhere.test");
+user_pref("mail.smtpserver.smtp1.hostname", "smtp.elsewhere.test");
+user_pref("mail.smtpservers", "smtp1");
+"""
+
+
+def life(*changes):
+    """sample() with the lifecycle keys of the inventory contract; ``changes``: (index, {key: value})."""
+    accounts = [dict(a, state="present", previous_email=None) for a in sample()]
+    for index, change in changes:
+        accounts[index].update(change)
+    return accounts
+
+
+def thunderbird_started(plan, extra=""):
+    """prefs.js as Thunderbird leaves it after a start: the block's account prefs copied, plus ``extra`` lines."""
+    copied = "".join(
+        f"user_pref({tb.js_string(n)}, {tb.js_value(v)});\n"
+        for n, v in values(plan.user_js).items()
+        if n.startswith(("mail.account.", "mail.server.", "mail.identity.", "mail.smtpserver."))
+    )
+    return plan.prefs_js + copied + extra
+
+
+def test_state_absent_removes_everything_the_collection_wrote_and_nothing_else():
+    first = tb.plan_profile(life(), None, LIFE_HAND)
+    prefs = thunderbird_started(
+        first,
+        'user_pref("mail.server.server1001.directory-rel", "[ProfD]ImapMail/imap.example.test");\n'
+        'user_pref("mail.identity.id1001.draft_folder", "imap://bob%40example.test@imap.example.test/Drafts");\n'
+        'user_pref("mail.smtp.defaultserver", "smtp1001");\n',
+    )
+    plan = tb.plan_profile(life((1, {"state": "absent", "incoming": None, "outgoing": None})), first.user_js, prefs)
+    assert plan.removed == ["bob@example.test"]
+    assert set(plan.keys) == {"alice@example.test", "carol@example.test"}
+    after = values(plan.prefs_js)
+    assert not [n for n in after if "1001" in n], sorted(after)
+    assert after["mail.accountmanager.accounts"] == "account1,account1000,account1002"
+    assert after["mail.smtpservers"] == "smtp1,smtp1000,smtp1002"
+    assert "mail.smtp.defaultserver" not in after
+    assert "1001" not in plan.user_js
+    # every line of the hand-made account, byte for byte
+    for line in LIFE_HAND.splitlines():
+        if 'accounts"' not in line and "smtpservers" not in line:
+            assert line in plan.prefs_js.splitlines()
+    # the second run changes nothing; an absent account that is not there changes nothing either
+    again = tb.plan_profile(life((1, {"state": "absent"})), plan.user_js, plan.prefs_js)
+    assert (again.user_js, again.prefs_js, again.removed) == (plan.user_js, None, [])
+    assert tb.plan_profile([dict(sample()[0], state="absent")], None, LIFE_HAND).prefs_js is None
+
+
+def test_state_absent_of_the_last_account_removes_the_block():
+    first = tb.plan_profile(life()[:1], 'user_pref("mine", 1);\n', LIFE_HAND)
+    plan = tb.plan_profile(life((0, {"state": "absent"}))[:1], first.user_js, thunderbird_started(first))
+    assert plan.user_js == 'user_pref("mine", 1);\n'
+    assert plan.removed == ["alice@example.test"]
+    assert plan.prefs_js == LIFE_HAND
+
+
+def renamed_alice(**extra):
+    incoming = dict(sample()[0]["incoming"], username="alice.new@example.test")
+    outgoing = dict(sample()[0]["outgoing"], username="alice.new@example.test")
+    change = {
+        "id": "alice.new@example.test",
+        "email": "alice.new@example.test",
+        "local_part": "alice.new",
+        "incoming": incoming,
+        "outgoing": outgoing,
+        "previous_email": "alice@example.test",
+    }
+    change.update(extra)
+    return life((0, change))
+
+
+def test_previous_email_keeps_the_keys_and_moves_the_folder_uris():
+    first = tb.plan_profile(life(), None, LIFE_HAND)
+    prefs = thunderbird_started(
+        first,
+        'user_pref("mail.identity.id1000.fcc_folder", "imap://alice%40example.test@mail.example.test/Sent");\n'
+        'user_pref("mail.identity.id1000.draft_folder", "mailbox://nobody@Local%20Folders/Drafts");\n'
+        'user_pref("mail.server.server1000.clientid", "abc");\n',
+    )
+    plan = tb.plan_profile(renamed_alice(), first.user_js, prefs)
+    assert plan.keys["alice.new@example.test"] == tb.keys_for(1000)
+    assert plan.renamed == {"alice.new@example.test": "alice@example.test"}
+    assert plan.removed == []
+    block = values(plan.user_js)
+    assert block["mail.account.account1000.mailops_id"] == "alice.new@example.test"
+    assert block["mail.identity.id1000.useremail"] == "alice.new@example.test"
+    assert block["mail.server.server1000.userName"] == "alice.new@example.test"
+    assert block["mail.smtpserver.smtp1000.username"] == "alice.new@example.test"
+    after = values(plan.prefs_js)
+    assert after["mail.identity.id1000.fcc_folder"] == "imap://alice.new%40example.test@mail.example.test/Sent"
+    assert after["mail.identity.id1000.draft_folder"] == "mailbox://nobody@Local%20Folders/Drafts"
+    assert "mail.server.server1000.clientid" not in after
+    assert [m.describe() for m in plan.moves] == [
+        {
+            "id": "alice.new@example.test",
+            "key": "server1000",
+            "from": "imap://alice@example.test@mail.example.test",
+            "to": "imap://alice.new@example.test@mail.example.test",
+        },
+        {
+            "id": "alice.new@example.test",
+            "key": "smtp1000",
+            "from": "smtp://alice@example.test@mail.example.test",
+            "to": "smtp://alice.new@example.test@mail.example.test",
+        },
+    ]
+    again = tb.plan_profile(renamed_alice(), plan.user_js, plan.prefs_js)
+    assert (again.user_js, again.prefs_js, again.moves, again.renamed) == (plan.user_js, None, [], {})
+
+
+def test_a_changed_address_without_previous_email_is_a_remove_and_an_add():
+    first = tb.plan_profile(life(), None, LIFE_HAND)
+    plan = tb.plan_profile(renamed_alice(previous_email=None), first.user_js, thunderbird_started(first))
+    assert plan.removed == ["alice@example.test"]
+    assert plan.keys["alice.new@example.test"]["account"] == "account1003"  # never the removed account's keys
+    assert not [n for n in values(plan.prefs_js) if ".account1000." in n or ".server1000." in n]
+    assert plan.renamed == {} and plan.moves == []
+
+
+def moved_alice(host="mail2.example.test"):
+    change = {
+        "incoming": dict(sample()[0]["incoming"], host=host),
+        "outgoing": dict(sample()[0]["outgoing"], host=host),
+    }
+    return life((0, change))
+
+
+def test_a_server_move_keeps_the_keys_and_moves_only_our_uris():
+    first = tb.plan_profile(life(), None, LIFE_HAND)
+    old = "imap://alice%40example.test@mail.example.test"
+    extra = "".join(
+        f"user_pref({tb.js_string(name)}, {tb.js_string(value)});\n"
+        for name, value in [
+            ("mail.identity.id1000.fcc_folder", old + "/Sent"),
+            ("mail.identity.id1000.draft_folder", old + "/Drafts"),
+            ("mail.identity.id1000.archive_folder", old),
+            ("mail.identity.id1000.stationery_folder", old + "/Templates"),
+            ("mail.identity.id1000.reply_to_folder", old + "/x"),  # not a folder pref Thunderbird migrates
+            ("mail.server.server1000.spamActionTargetFolder", old + "/Junk"),
+            ("mail.server.server1000.spamActionTargetAccount", old),
+            ("mail.identity.id1001.fcc_folder", old + "10/Sent"),  # another host that only starts the same
+            ("mail.identity.id1.archive_folder", old + "/Archive"),  # the hand-made identity: left alone
+        ]
+    )
+    prefs = thunderbird_started(first, extra)
+    plan = tb.plan_profile(moved_alice(), first.user_js, prefs)
+    assert plan.keys["alice@example.test"] == tb.keys_for(1000) and plan.removed == []
+    new = "imap://alice%40example.test@mail2.example.test"
+    after = values(plan.prefs_js)
+    assert after["mail.identity.id1000.fcc_folder"] == new + "/Sent"
+    assert after["mail.identity.id1000.draft_folder"] == new + "/Drafts"
+    assert after["mail.identity.id1000.archive_folder"] == new
+    assert after["mail.identity.id1000.stationery_folder"] == new + "/Templates"
+    assert after["mail.identity.id1000.reply_to_folder"] == old + "/x"
+    assert after["mail.server.server1000.spamActionTargetFolder"] == new + "/Junk"
+    assert after["mail.server.server1000.spamActionTargetAccount"] == new
+    assert after["mail.identity.id1001.fcc_folder"] == old + "10/Sent"
+    assert after["mail.identity.id1.archive_folder"] == old + "/Archive"
+    assert plan.warnings == [
+        "profile: mail.identity.id1.archive_folder (not managed by this collection) point into a server that "
+        "moved; left alone, correct them in Thunderbird"
+    ]
+    # only the migrated lines changed
+    changed = set(prefs.splitlines()) ^ set(plan.prefs_js.splitlines())
+    assert all(".id1000." in line or ".server1000." in line for line in changed), changed
+    assert [(m.key, m.old_origin, m.new_origin) for m in plan.moves] == [
+        ("server1000", "imap://mail.example.test", "imap://mail2.example.test"),
+        ("smtp1000", "smtp://mail.example.test", "smtp://mail2.example.test"),
+    ]
+    # smtp://mail.example.test is still alice's old name only; carol's and bob's SMTP use smtp.example.test
+    assert "smtp://mail.example.test" not in plan.origins_in_use
+    assert plan.origins_in_use["imap://mail2.example.test"] == {"server1000"}
+    assert plan.origins_in_use["smtp://mail2.example.test"] == {"smtp1000"}
+    assert plan.origins_in_use["imap://imap.elsewhere.test"] == {"server1"}
+    again = tb.plan_profile(moved_alice(), plan.user_js, plan.prefs_js)
+    assert (again.prefs_js, again.moves) == (None, [])
+
+
+def test_a_changed_protocol_is_a_remove_and_an_add():
+    first = tb.plan_profile(life(), None, LIFE_HAND)
+    pop = dict(sample()[2]["incoming"], username="alice@example.test")
+    accounts = life((0, {"incoming": pop, "pop3": {"leave_on_server": False, "delete_after_days": None}}))
+    plan = tb.plan_profile(accounts, first.user_js, thunderbird_started(first))
+    assert plan.keys["alice@example.test"]["account"] == "account1003"
+    assert not [n for n in values(plan.prefs_js) if ".server1000." in n]
+    assert plan.warnings == [
+        "profile: account alice@example.test changes from imap to pop3; Thunderbird cannot change a server's type, "
+        "so account1000 is removed and a new account added (its local folders, filters and folder settings do not "
+        "carry over)"
+    ]
+
+
+def test_server_uris_use_thunderbirds_escaping():
+    assert (
+        tb.server_uris("imap", "a b+c@x.test", "h.test")
+        == [
+            "imap://a%20b%2Bc%40x.test@h.test",
+            "imap://a%20b%2Bc%40x.test@h.test",
+        ][:1]
+    )
+    assert tb.server_uris("mailbox", "o'k@x.test", "h.test") == [
+        "mailbox://o%27k%40x.test@h.test",
+        "mailbox://o'k%40x.test@h.test",
+    ]
+
+
+def move(host_from="old.test", host_to="new.test", user_from="u@x.test", user_to="u@x.test", store="imap"):
+    return tb.ServerMove("u@x.test", "server1000", "incoming", store, host_from, host_to, user_from, user_to)
+
+
+LOGINS = {
+    "nextId": 4,
+    "logins": [
+        {"id": 1, "hostname": "imap://old.test", "httpRealm": "imap://old.test", "formSubmitURL": None,
+         "encryptedUsername": "MDIE", "encryptedPassword": "MDoE", "guid": "{a}", "encType": 1},
+        {"id": 2, "hostname": "smtp://old.test", "httpRealm": "smtp://old.test", "formSubmitURL": None,
+         "encryptedUsername": "MDIF", "encryptedPassword": "MDoF", "guid": "{b}", "encType": 1},
+        {"id": 3, "hostname": "https://web.test", "httpRealm": None, "formSubmitURL": "https://web.test",
+         "encryptedUsername": "MDIG", "encryptedPassword": "MDoG", "guid": "{c}", "encType": 1},
+    ],
+    "potentiallyVulnerablePasswords": [],
+    "dismissedBreachAlertsByLoginGUID": {},
+    "version": 3,
+}  # fmt: skip
+
+
+def test_logins_follow_a_moved_host_and_keep_their_encrypted_fields():
+    text = json.dumps(LOGINS, separators=(",", ":"))
+    new, moved, warnings = tb.migrate_logins(text, [move()], {"imap://new.test": {"server1000"}})
+    assert (moved, warnings) == ([("imap://old.test", "imap://new.test", 1)], [])
+    expected = text.replace(
+        '"imap://old.test","httpRealm":"imap://old.test"', '"imap://new.test","httpRealm":"imap://new.test"'
+    )
+    assert new == expected and new != text
+    # the SMTP login moves with the SMTP server
+    smtp = tb.ServerMove("u@x.test", "smtp1000", "outgoing", "smtp", "old.test", "new.test", "u", "u")
+    assert json.loads(tb.migrate_logins(text, [smtp], {})[0])["logins"][1]["hostname"] == "smtp://new.test"
+    assert "MDoE" not in tb.logins_summary(text) and "login 1: hostname=imap://old.test" in tb.logins_summary(text)
+
+
+@pytest.mark.parametrize(
+    ("moves", "in_use", "text", "warning"),
+    [
+        (
+            [move(user_to="v@x.test")],
+            {},
+            None,
+            "profile: u@x.test logs in as 'v@x.test' on new.test now; the saved password of imap://old.test cannot "
+            "follow (logins.json keeps user names encrypted), Thunderbird asks for the password once",
+        ),
+        (
+            [move()],
+            {"imap://old.test": {"server7"}},
+            None,
+            "profile: another server still uses imap://old.test, so the saved password of u@x.test cannot be told "
+            "apart (user names are encrypted) and stays; Thunderbird asks for it on new.test",
+        ),
+        (
+            [move()],
+            {},
+            json.dumps(LOGINS, indent=2),
+            "profile: logins.json is not in the form Thunderbird writes; the saved password of u@x.test "
+            "(imap://old.test) was not moved to imap://new.test, Thunderbird asks for it",
+        ),
+    ],
+)
+def test_logins_that_cannot_be_moved_stay_with_a_warning(moves, in_use, text, warning):
+    text = text or json.dumps(LOGINS, separators=(",", ":"))
+    assert tb.migrate_logins(text, moves, in_use) == (None, [], [warning])
+
+
+def test_a_login_already_saved_for_the_new_host_wins_unless_another_server_uses_that_host():
+    data = json.loads(json.dumps(LOGINS))
+    data["logins"][2]["hostname"] = "imap://new.test"
+    text = json.dumps(data, separators=(",", ":"))
+    assert tb.migrate_logins(text, [move()], {"imap://new.test": {"server1000"}}) == (None, [], [])
+    moved = tb.migrate_logins(text, [move()], {"imap://new.test": {"server1000", "server1"}})[1]
+    assert moved == [("imap://old.test", "imap://new.test", 1)]
+
+
+FILTERS = (
+    'version="9"\r\nlogging="no"\r\nname="to archive"\r\nenabled="yes"\r\ntype="17"\r\naction="Move to folder"\r\n'
+    'actionValue="imap://u%40x.test@old.test/Archive"\r\naction="Copy to folder"\r\n'
+    'actionValue="mailbox://nobody@Local%20Folders/Keep"\r\naction="Move to folder"\r\n'
+    'actionValue="imap://u%40x.test@old.test.example/Other"\r\ncondition="AND (subject,contains,\\"x\\")"\r\n'
+)
+
+
+def test_filter_actions_follow_the_moved_server():
+    new = tb.migrate_filter_rules(FILTERS, [move()])
+    assert new == FILTERS.replace("@old.test/Archive", "@new.test/Archive")
+    assert tb.migrate_filter_rules(new, [move()]) is None
+    assert tb.migrate_filter_rules(None, [move()]) is None
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ('user_pref("mail.server.server1000.directory-rel", "[ProfD]ImapMail/old.test");', "ImapMail/old.test"),
+        ('user_pref("mail.server.server1000.directory", "/home/a/p/ImapMail/old.test");', "ImapMail/old.test"),
+        ('user_pref("mail.server.server1000.directory", "/elsewhere/ImapMail/old.test");', None),
+        ('user_pref("mail.server.server1000.directory-rel", "[ProfD]../../etc");', None),
+        ('user_pref("mail.server.server1000.directory-rel", "[ProfD]");', None),
+        ("", None),
+    ],
+)
+def test_server_directory_stays_inside_the_profile(lines, expected):
+    assert tb.server_directory(lines + "\n", "server1000", "/home/a/p") == expected
+
+
+def test_a_moved_uri_that_cannot_be_written_back_is_refused_by_file_and_line():
+    first = tb.plan_profile(life(), None, LIFE_HAND)
+    bad = surrogate_text(b"imap://alice%40example.test@mail.example.test/S\xffent")
+    prefs = thunderbird_started(first, 'user_pref("mail.identity.id1000.fcc_folder", "' + bad + '");\n')
+    line = prefs.splitlines().index('user_pref("mail.identity.id1000.fcc_folder", "' + bad + '");') + 1
+    with pytest.raises(
+        tb.ThunderbirdError,
+        match=rf"^prefs\.js \(p\) line {line}: the value of mail\.identity\.id1000\.fcc_folder contains a NUL, a "
+        r"lone surrogate or bytes that are not UTF-8, so the moved folder URI cannot be written; fix or remove that "
+        r"line$",
+    ):
+        tb.plan_profile(moved_alice(), first.user_js, prefs, where=" (p)")
