@@ -163,9 +163,9 @@ class ActionModule(ActionBase):
             server.check_authority()
             names = {name: records for domain in domains for name, records in wanted[domain].items()}
             current = server.read(list(names))
-            work.append((server, names, current, p.changes_between(current, names)))
+            work.append((server, names, p.changes_between(current, names)))
         reported = []
-        for server, names, current, changes in work:
+        for server, names, changes in work:
             if not changes:
                 continue
             if not check_mode:
