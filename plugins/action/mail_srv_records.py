@@ -84,7 +84,7 @@ class ActionModule(ActionBase):
             options = self._dns_options(args["dns"], list(wanted)) if args["dns"] else None
         except p.PublishDnsError as exc:
             raise AnsibleActionFail(str(exc)) from None
-        result.update(changed=False, records=_record_items(wanted, plan), removed=removed, skipped=skipped)
+        result.update(changed=False, records=_record_items(wanted, plan), removed=removed, not_published=skipped)
         diffs = []
         if skipped:
             result["warnings"] = [

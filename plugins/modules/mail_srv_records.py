@@ -21,7 +21,7 @@ description:
     A label that no server of the domain uses gets the single record C(0 0 0 .): the service is decidedly not
     offered (RFC 2782), so clients do not try it.'
   - A server without TLS (security C(none)) is never published (no label announces a cleartext server; the
-    STARTTLS labels would send clients there to fail); it is returned in RV(skipped) with a warning.
+    STARTTLS labels would send clients there to fail); it is returned in RV(not_published) with a warning.
   - C(_autodiscover._tcp) holds C(0 0 443 <autodiscover_host>) when the domain's C(autodiscover_host) is set; when
     it is null, the name has no SRV records (an existing one is deleted).
   - 'Removing a domain: a domain that leaves O(domains) keeps its records (the action never touches a domain it
@@ -202,7 +202,7 @@ removed:
   returned: always
   type: list
   elements: str
-skipped:
+not_published:
   description:
     - Servers of the plan that were not published (cleartext) - C(domain), C(direction), C(protocol), C(host),
       C(port), C(security), C(reason).
