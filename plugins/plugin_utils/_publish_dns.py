@@ -17,7 +17,8 @@ update per zone through dnspython. Facts and their sources:
   decidedly not available at this domain, so a client does not try it.
 - RFC 6186 §3.2/§3.3 and RFC 8314 §5: ``_imap``/``_pop3``/``_submission`` announce the STARTTLS ports, and a
   client following them negotiates TLS. A cleartext server (security ``none``) has no label of its own: publishing
-  it under the STARTTLS label would send clients there to fail, so it is left out (``not_published`` in the result) with a warning.
+  it under the STARTTLS label would send clients there to fail, so it is left out (``not_published`` in the
+  result) with a warning.
 - Microsoft's Exchange documentation ("Autodiscover service", SRV record ``_autodiscover._tcp``, priority 0,
   weight 0, port 443, the host that answers Autodiscover over HTTPS).
 - RFC 2136 §2.4.2 and §3.2.5: a value-dependent prerequisite carries TTL 0 and makes the update fail (NXRRSET)
