@@ -507,3 +507,23 @@ def test_second_run_changes_nothing_and_a_new_plan_is_served(published):
     status, _headers, body = post(published["port"], outlook_request("erin@new.test"))
     assert status == 200
     check_pox(body, "erin@new.test", PLAN["local.test"])
+
+
+@pytest.mark.slow
+def test_a_changed_command_line_restarts_the_daemon(published):
+    """Check mode leaves the daemon alone; a real run with another worker count restarts it, and it answers."""
+    pidfile = published["root"] / "run" / "gunicorn.pid"
+    pid = pidfile.read_text()
+    vars_path = published["root"] / "vars.json"
+    extra = json.loads(vars_path.read_text())
+    extra["mailops_publish_autodiscover_workers"] = 2
+    vars_path.write_text(json.dumps(extra))
+    checked = published["play"]("--check")
+    assert checked.returncode == 0, checked.stdout
+    assert pidfile.read_text() == pid
+    done = published["play"]()
+    assert done.returncode == 0, done.stdout
+    assert pidfile.read_text() != pid
+    status, _headers, body = post(published["port"], outlook_request("frank@example.test"))
+    assert status == 200
+    check_pox(body, "frank@example.test", PLAN["example.test"])
