@@ -70,14 +70,12 @@ def _zone_text(records_by_name: dict) -> str:
 class ActionModule(ActionBase):
     _requires_connection = False
 
+    # ActionBase's defaults: check mode supported (nothing is sent or written then), async not
     def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
         result = super().run(tmp, task_vars)
         del tmp
+        check_mode, diff_mode = bool(self._task.check_mode), bool(self._task.diff)
         unused_validation, args = validate_task_args(self, ARGUMENT_SPEC)
-        check_mode = bool(self._task.check_mode)
-        diff_mode = bool(self._task.diff)
         try:
             plan, removed = p.check_plan(args["domains"], args["remove"])
             wanted, skipped = p.plan_records(plan, removed, p.check_ttl(args["ttl"]))

@@ -89,7 +89,7 @@ def test_discovery_reads_the_plan_back():
         [("mail.example.test", 993, "tls")],
     )
     assert srv_candidates("_pop3._tcp", [r.rdata for r in names["_pop3._tcp.example.test."]]) == ([], True)
-    found, _ = srv_candidates("_submission._tcp", [r.rdata for r in names["_submission._tcp.example.test."]])
+    found, _not_offered = srv_candidates("_submission._tcp", [r.rdata for r in names["_submission._tcp.example.test."]])
     assert [(c.protocol, c.port, c.security) for c in found] == [("smtp", 587, "starttls")]
 
 
@@ -134,12 +134,12 @@ def test_zone_file_text_is_sorted_and_stable():
         "a.test": {"incoming": [server("imap", "m.a.test", 993)], "outgoing": []},
     }
     plan, removed = p.check_plan(domains, ["gone.test"])
-    wanted, _ = p.plan_records(plan, removed, 60)
+    wanted, _skipped = p.plan_records(plan, removed, 60)
     text = p.zone_file_text(wanted, plan)
     assert text.startswith(p.ZONE_FILE_HEADER)
     assert text.index("; a.test\n") < text.index("; b.test\n")
     assert "gone.test" not in text
-    reordered, _ = p.check_plan(dict(reversed(list(domains.items()))))
+    reordered, _removed = p.check_plan(dict(reversed(list(domains.items()))))
     assert p.zone_file_text(p.plan_records(reordered, [], 60)[0], reordered) == text
 
 
