@@ -8,6 +8,7 @@ packages=(
   openssl ca-certificates python3 python3-venv git make rsync shellcheck util-linux procps
   thunderbird libnss3-tools
   knot
+  nginx gunicorn
   "$@"
 )
 
