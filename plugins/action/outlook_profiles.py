@@ -10,14 +10,16 @@ backup). None of the files holds a password, so results and diffs show the file 
 
 from __future__ import annotations
 
-from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import file_spec
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import file_spec, refusal
 from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
     file_text,
     reg_entries,
+    registry_file_paths,
     render,
     windows_items,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
 
 
 class ActionModule(RendererAction):
@@ -27,7 +29,7 @@ class ActionModule(RendererAction):
     }
 
     def render(self, args, accounts):
-        rendered = render(accounts, args["options"])
+        rendered = render(accounts, args["options"], self._previous_reg(args, accounts))
         self.warnings.extend(rendered.warnings)
         owner, group, backup = args["owner"], args["group"], args["backup"]
         specs = [
@@ -46,10 +48,26 @@ class ActionModule(RendererAction):
             "changed": any(done["changed"] for done in outcomes),
             "files": files,
             "registry": reg_entries(rendered.registry),
+            "removed_registry": reg_entries(rendered.removals),
             "windows": windows_items(rendered),
             "skipped_accounts": rendered.skipped,
             "notes": rendered.notes,
         }
+
+    def _previous_reg(self, args, accounts) -> dict:
+        """The .reg files written before for these accounts' users (what was set and removed), by relative path."""
+        paths = {
+            rel: self.join(args["dest_dir"], *rel.split("/")) for rel in registry_file_paths(accounts, args["options"])
+        }
+        entries = self.deployer.read(dict.fromkeys(paths.values()))
+        previous = {}
+        for rel, path in paths.items():
+            entry = entries[path]
+            reason = refusal(entry)
+            if reason:
+                raise RendererError(f"cannot read {path}: {reason}", field="dest_dir")
+            previous[rel] = entry["content"] if entry["exists"] else None
+        return previous
 
     @staticmethod
     def _diff(dest, existing, out):

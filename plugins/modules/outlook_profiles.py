@@ -17,6 +17,10 @@ description:
   - C(<user>/mailops-outlook.reg) - every registry value for that user (Windows Registry Editor Version 5.00,
     UTF-16LE with BOM) for C(reg import), Group Policy Preferences or Intune; it refers to the other files by
     their Windows path below C(options.windows_dir).
+  - C(<user>/mailops-outlook-remove.reg) - the values this module wrote before and no longer writes (accounts with
+    C(state=absent) or gone from O(accounts), renames, server moves), deleted with C("name"=-); it keeps what it
+    removed so that a later import still removes it. What was written before is read from the previous C(.reg)
+    files in O(dest_dir), which must be as this module wrote them.
   - Passwords are never written; Outlook keeps them encrypted per user with DPAPI, which cannot be produced
     elsewhere. Inventory passwords are ignored with one entry in RV(notes).
   - Rendering runs on the controller. The target only receives finished files, replaced atomically (optionally
@@ -60,6 +64,9 @@ seealso:
   - module: ansible.builtin.copy
 notes:
   - Files of accounts or domains removed from the inventory are left in place.
+  - A PRF cannot remove an account from an Outlook profile, and accounts Outlook already created stay in it when
+    their registry values are removed; RV(notes) says so when values were removed. Values under Outlook's own
+    account keys (C(options.profile_registry)) are not deleted when their account is gone.
 """
 
 EXAMPLES = r"""
@@ -90,7 +97,7 @@ files:
       type: str
       sample: alice/autodiscover/example.test.xml
     kind:
-      description: V(autodiscover), V(prf) or V(reg).
+      description: V(autodiscover), V(prf), V(reg) or V(reg-remove).
       type: str
     user:
       description: OS user of the file (V(null) for accounts without a user).
@@ -116,6 +123,13 @@ files:
 registry:
   description:
     - Every registry value in the C(.reg) files - C(key), C(name), C(type), C(data) (binary data as hex), C(user).
+  returned: always
+  type: list
+  elements: dict
+removed_registry:
+  description:
+    - The registry values deleted by the C(mailops-outlook-remove.reg) files of users whose name is known - C(key),
+      C(name), C(type) (V(delete)), C(data) (V(null)), C(user).
   returned: always
   type: list
   elements: dict
