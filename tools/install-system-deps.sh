@@ -8,6 +8,9 @@ packages=(
   openssl ca-certificates python3 python3-venv git make rsync shellcheck util-linux procps
   thunderbird libnss3-tools
   knot
+  # Wine's reg.exe reads the Outlook .reg files back (tests/integration/targets/outlook/test_outlook_wine.py): 64-bit
+  # only and without recommends (no wine32, fonts or X libraries): about 20 s to install, no display needed.
+  wine64
   "$@"
 )
 
