@@ -84,6 +84,7 @@ EXCLUDE_SWITCHES = {
     "last_known_good_url": "ExcludeLastKnownGoodURL",
     "explicit_o365_endpoint": "ExcludeExplicitO365Endpoint",
 }
+_AUTODISCOVER_SWITCHES = frozenset(n.casefold() for n in ("PreferLocalXML", *EXCLUDE_SWITCHES.values()))
 PRF_OVERWRITE = ("Append", "Yes", "No")
 PRF_IMPORT = ("registry", "none")
 UNSUPPORTED_ACTIONS = ("fail", "skip")
@@ -561,6 +562,8 @@ class RenderResult:
     skipped: list
     # values to delete (type ``delete``), from the removal .reg files of users whose name is known
     removals: list = field(default_factory=list)
+    # Windows copies of files written before and not now: ``dest`` (Windows path), ``kind``, ``user``
+    removed_files: list = field(default_factory=list)
 
 
 def _check_text(value: str, account: str, what: str) -> str:
@@ -945,11 +948,19 @@ def render(accounts: list, options: dict | RenderOptions | None = None, previous
         registry.extend(user_registry)
         written[user_label] = (user, [v for v in user_registry if v.type != "delete"])
     removal = _removal_files(written, absent, previous or {}, opts)
+    current = {f.windows_path.casefold() for f in files if f.windows_path}
+    stale = [f for f in removal.removed_files if f["dest"].casefold() not in current]
     files.extend(removal.files)
     warnings.extend(removal.warnings)
     notes.extend(removal.notes)
     return RenderResult(
-        files=files, registry=registry, warnings=warnings, notes=notes, skipped=skipped, removals=removal.registry
+        files=files,
+        registry=registry,
+        warnings=warnings,
+        notes=notes,
+        skipped=skipped,
+        removals=removal.registry,
+        removed_files=stale,
     )
 
 
@@ -1002,6 +1013,28 @@ def _implicit_user(label: str):
     return label, True
 
 
+def _files_named_by(values: list, label: str, user) -> list:
+    """The Windows files that values set before point to, when they have the names this module gives its files.
+
+    An Autodiscover value ``<domain>`` = ``<dir>\\<label>\\autodiscover\\<domain>.xml`` and ``ImportPRF`` =
+    ``<dir>\\<label>\\mailops-outlook.prf``; any other path is not ours and is never listed.
+    """
+    found = []
+    for value in values:
+        if value.type != "REG_SZ" or not _WINDOWS_DIR_RE.match(value.data):
+            continue
+        mechanism = _mechanism_of(value.key)
+        if mechanism == "autodiscover" and value.name.casefold() not in _AUTODISCOVER_SWITCHES:
+            tail, kind_ = f"\\{label}\\{AUTODISCOVER_DIR}\\{value.name}.xml", "autodiscover"
+        elif mechanism == "prf" and value.name.casefold() == "importprf":
+            tail, kind_ = f"\\{label}\\{FILE_PREFIX}.prf", "prf"
+        else:
+            continue
+        if value.data.casefold().endswith(tail.casefold()) and len(value.data) > len(tail):
+            found.append({"dest": value.data, "kind": kind_, "user": user})
+    return found
+
+
 def _removal_files(written: dict, absent: list, previous: dict, opts: RenderOptions) -> RenderResult:
     """The removal .reg per user: every value written before (or removed before) that is not written now.
 
@@ -1026,6 +1059,8 @@ def _removal_files(written: dict, absent: list, previous: dict, opts: RenderOpti
         now = {_ident(v) for v in now_values} | (everyone_now if label == SHARED_LABEL else shared_now)
         now_keys = {v.key.casefold() for v in now_values}
         set_before, removed_before = before.get(label, ([], []))
+        if known:
+            out.removed_files.extend(_files_named_by(set_before, label, user))
         gone: dict = {}
         patched: list = []
         for value in [*set_before, *removed_before]:
@@ -1135,6 +1170,8 @@ def windows_items(result: RenderResult) -> dict:
     ``dir`` (its directory), ``kind``, ``user``. ``registry``: ``path`` (``HKCU:\\...``), ``name``, ``type``
     (string, dword, binary), ``data`` (binary as comma-separated hex, as regedit exports it), ``state``
     (present/absent), ``user``, ``on_prf_change`` (apply only when the user's PRF file changed).
+    ``removed_files``: ``dest``, ``kind``, ``user`` of the Windows copies that values written before pointed to and
+    that are not written now (for ``win_file`` with ``state: absent``).
     """
     files = [
         {
@@ -1164,7 +1201,7 @@ def windows_items(result: RenderResult) -> dict:
                 data = ",".join(f"{b:02x}" for b in data)
             item.update(type=WIN_REGEDIT_TYPES[value.type], data=data, state="present")
         registry.append(item)
-    return {"files": files, "registry": registry}
+    return {"files": files, "registry": registry, "removed_files": [dict(f) for f in result.removed_files]}
 
 
 def reg_entries(values: list) -> list:

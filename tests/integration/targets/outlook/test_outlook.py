@@ -275,6 +275,7 @@ def test_windows_task_file_applies_the_action_result(ansible_playbook, tmp_path)
         "ansible.windows.win_copy",
         "ansible.windows.win_regedit",
         "ansible.windows.win_regedit",
+        "ansible.windows.win_file",
     ]
     assert all(task["loop"].startswith("{{ __outlook_result.windows.") for task in tasks), tasks
     dumped = yaml.safe_dump(tasks)
@@ -291,3 +292,5 @@ def test_windows_task_file_applies_the_action_result(ansible_playbook, tmp_path)
     for task, kind in zip(tasks[1:], ("files", "registry", "registry")):
         used = set(re.findall(r"\bitem\.(\w+)", yaml.safe_dump(task)))
         assert used <= set(role[kind][0]), (task["name"], used)
+    assert role["removed_files"] == []
+    assert set(re.findall(r"\bitem\.(\w+)", yaml.safe_dump(tasks[4]))) <= {"dest", "kind", "user"}

@@ -1170,3 +1170,29 @@ def test_registry_file_paths_name_present_and_absent_users():
         "shared/mailops-outlook.reg",
         "shared/mailops-outlook-remove.reg",
     ]
+
+
+def test_windows_copies_of_files_no_longer_written_are_listed_for_removal():
+    disk: dict = {}
+    run_on(disk, present(TWO_DOMAINS[:2]), {"prf": True})
+    result = run_on(disk, present(TWO_DOMAINS[:1]), {})
+    assert windows_items(result)["removed_files"] == [
+        {"dest": f"{WIN}\\alice\\autodiscover\\other.test.xml", "kind": "autodiscover", "user": "alice"},
+        {"dest": f"{WIN}\\alice\\mailops-outlook.prf", "kind": "prf", "user": "alice"},
+    ]
+    # a new windows_dir: the values change in place, the old copies go
+    moved = run_on(disk, present(TWO_DOMAINS[:1]), {"windows_dir": "D:\\Mail"})
+    assert [f["dest"] for f in moved.removed_files] == [f"{WIN}\\alice\\autodiscover\\example.test.xml"]
+    assert run_on(disk, present(TWO_DOMAINS[:1]), {"windows_dir": "D:\\Mail"}).removed_files == []
+
+
+def test_only_paths_with_the_names_this_module_gives_are_listed():
+    values = [
+        RegValue(AD_KEY, "example.test", "REG_SZ", "C:\\Elsewhere\\example.test.xml"),
+        RegValue(AD_KEY, "other.test", "REG_SZ", "C:\\X\\alice\\autodiscover\\other.test.xml"),
+        RegValue(AD_KEY, "third.test", "REG_SZ", "relative\\alice\\autodiscover\\third.test.xml"),
+        RegValue(AD_KEY, "PreferLocalXML", "REG_DWORD", 1),
+        RegValue(SETUP_KEY, "ImportPRF", "REG_SZ", "C:\\X\\bob\\mailops-outlook.prf"),
+    ]
+    result = render(present(TWO_DOMAINS[2:]), {}, {"alice/mailops-outlook.reg": render_reg(values)})
+    assert [f["dest"] for f in result.removed_files] == ["C:\\X\\alice\\autodiscover\\other.test.xml"]
