@@ -29,6 +29,7 @@ class ActionModule(RendererAction):
     }
 
     def render(self, args, accounts):
+        # absent accounts too: render() removes what was written for them and renders none of them
         rendered = render(accounts, args["options"], self._previous_reg(args, accounts))
         self.warnings.extend(rendered.warnings)
         owner, group, backup = args["owner"], args["group"], args["backup"]

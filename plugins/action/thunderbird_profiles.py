@@ -19,6 +19,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     refusal,
     user_reason,
 )
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import present
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
@@ -60,7 +61,7 @@ class ActionModule(RendererAction):
             )
 
     def render(self, args, accounts):
-        args["accounts"] = accounts
+        args["accounts"] = accounts = present(accounts)  # nothing is rendered for an account with state: absent
         self._changed = False
         self._dirs = []
         self._files = []

@@ -97,6 +97,16 @@ _value:
     reply_to:
       description: Reply-To address, or V(null).
       type: str
+    state:
+      description:
+        - V(present), or V(absent) for an account to remove (offboarding). An absent account needs only C(email)
+          (and C(user)); its C(incoming), C(outgoing) and C(server) may be V(null), its C(password) always is.
+      type: str
+      version_added: 0.2.0
+    previous_email:
+      description: The address the account had before a rename, or V(null).
+      type: str
+      version_added: 0.2.0
 """
 
 from ansible.errors import AnsibleFilterError  # noqa: E402

@@ -90,6 +90,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import present  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (  # noqa: E402
     OutlookError,
     RegFileError,
@@ -100,7 +101,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import ( 
 
 def mail_outlook_windows(accounts, options=None):
     try:
-        return windows_items(render(list(accounts or []), dict(options or {})))
+        return windows_items(render(present(list(accounts or [])), dict(options or {})))
     except (OutlookError, RegFileError) as err:
         raise AnsibleFilterError(f"mail_outlook_windows: {err}") from None
     except (KeyError, TypeError) as err:

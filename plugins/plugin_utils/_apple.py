@@ -34,6 +34,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import is_absent
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
@@ -505,7 +506,8 @@ def _user_of(account: dict, opts: RenderOptions) -> str | None:
 def render_profiles(accounts: list, options: dict | RenderOptions | None = None) -> RenderResult:
     """Profiles (one per user, or one per account) for a host's normalized accounts.
 
-    Accounts keep their inventory order inside a profile; profiles are ordered by first appearance.
+    Accounts keep their inventory order inside a profile; profiles are ordered by first appearance. Absent
+    accounts (``state: absent``) are left out.
     Raises `AppleProfileError` (and `UnsupportedAuthError`) with the account and field named.
     """
     opts = options if isinstance(options, RenderOptions) else options_from_dict(options)
@@ -517,6 +519,8 @@ def render_profiles(accounts: list, options: dict | RenderOptions | None = None)
     for account in accounts:
         if not isinstance(account, dict) or "id" not in account:
             raise AppleProfileError("every account must be a normalized account dictionary (with an id)")
+        if is_absent(account):
+            continue  # state: absent: nothing is rendered for it (the action removes what was written)
         unsupported = [
             f"{direction} auth {account[direction]['auth']}"
             for direction in ("incoming", "outgoing")

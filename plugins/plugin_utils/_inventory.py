@@ -47,7 +47,10 @@ ACCOUNT_KEYS = (
     "signature",
     "reply_to",
     "roundtrip",
+    "state",
+    "previous_email",
 )
+STATES = ("present", "absent")
 POP3_KEYS = ("leave_on_server", "delete_after_days")
 OAUTH2_KEYS = ("issuer", "scope")
 
@@ -329,9 +332,80 @@ def normalize_account(raw, servers: Mapping | None, index: int = 0, host: str | 
         raise ctx.error("email", "missing email", "set email to the account's address")
     if not valid_email(email):
         raise ctx.error("email", *_email_problem(email))
+    email = _lower_domain(email)
+    state = _choice(ctx, "state", raw.get("state", "present"), STATES, "state")
+    previous_email = raw.get("previous_email")
+    if previous_email is not None:
+        if not valid_email(previous_email):
+            problem, fix = _email_problem(previous_email)
+            raise ctx.error("previous_email", problem, f"{fix}; previous_email is the address the account had before")
+        previous_email = _lower_domain(previous_email)
+        if previous_email.lower() == email.lower():
+            raise ctx.error(
+                "previous_email",
+                f"previous_email {_show(previous_email)} is the account's own email",
+                "set previous_email to the address the account had before a rename, or remove it",
+            )
+    if state == "absent":
+        return _absent_account(ctx, raw, servers, email, previous_email)
+    account = _present_account(ctx, raw, servers, email)
+    account["state"] = state
+    account["previous_email"] = previous_email
+    return account
+
+
+def _lower_domain(email: str) -> str:
     local_part, domain = email.rsplit("@", 1)
-    domain = domain.lower()
-    email = f"{local_part}@{domain}"
+    return f"{local_part}@{domain.lower()}"
+
+
+def _absent_account(ctx, raw, servers, email, previous_email) -> dict:
+    """An account to remove (``state: absent``): only ``email`` (and ``user`` for per-user clients) count.
+
+    Its other settings are not checked: nothing is probed or written from them, and a server that was
+    decommissioned (gone from ``mailops_servers``) must not block the removal of what was written for it.
+    ``server`` is kept as given; ``incoming``/``outgoing`` are the normalized settings when they still resolve
+    (a renderer may use them to find what it wrote), else None. The password is never carried.
+    """
+    user = _one_line(ctx, "user", _optional_str(ctx, "user", raw.get("user")))
+    server_name = raw.get("server")
+    if server_name is not None and not _is_str(server_name):
+        raise ctx.error("server", f"expected a string, got {_show(server_name)}", "set server to a server name")
+    try:
+        connection = _present_account(ctx, {**raw, "password": None, "state": "present"}, servers, email)
+    except InventoryError:
+        connection = None
+    account = {
+        "id": email,
+        "email": email,
+        "domain": email.rsplit("@", 1)[1],
+        "local_part": email.rsplit("@", 1)[0],
+        "display_name": email,
+        "user": user,
+        "server": server_name,
+        "incoming": None,
+        "outgoing": None,
+        "password": None,
+        "oauth2": None,
+        "pop3": None,
+        "check_interval_minutes": None,
+        "timeout": None,
+        "allow_insecure": False,
+        "roundtrip": False,
+        "signature": None,
+        "reply_to": None,
+    }
+    if connection is not None:
+        account.update(
+            {key: connection[key] for key in ("display_name", "incoming", "outgoing", "oauth2", "pop3", "timeout")}
+        )
+    account["state"] = "absent"
+    account["previous_email"] = previous_email
+    return account
+
+
+def _present_account(ctx, raw, servers, email) -> dict:
+    local_part, domain = email.rsplit("@", 1)
 
     username = raw.get("username")
     if username is None:
@@ -500,6 +574,16 @@ def _server_tag(account: Mapping) -> str:
     return account["server"] if account["server"] is not None else endpoint_key(account["incoming"])
 
 
+def is_absent(account: Mapping) -> bool:
+    """Whether a normalized account is to be removed (``state: absent``): never probed, never rendered."""
+    return account.get("state") == "absent"
+
+
+def present(accounts: Sequence[Mapping]) -> list:
+    """The accounts of a normalized list that are present (to verify and render)."""
+    return [account for account in accounts if not is_absent(account)]
+
+
 def normalize_accounts(accounts, servers: Mapping | None, host: str | None = None) -> list[dict]:
     """Normalize a host's ``mailops_accounts`` list against ``mailops_servers``.
 
@@ -533,6 +617,20 @@ def normalize_accounts(accounts, servers: Mapping | None, host: str | None = Non
     for index, account in enumerate(result):
         inc = account["incoming"]
         label = _account_label(accounts[index], index)
+        if len(by_email[account["email"].lower()]) > 1:
+            if account["server"] is None and inc is None:
+                raise InventoryError(
+                    f"{account['email']} is listed more than once and this absent entry does not say which account "
+                    "to remove",
+                    "add the server the account to remove was on (server: <name>; it need not be in "
+                    "mailops_servers any more)",
+                    host=host,
+                    account=label,
+                    field="server",
+                )
+            account["id"] = f"{account['email']}#{_server_tag(account)}"
+        if is_absent(account) or inc is None:
+            continue  # nothing of it is written: it cannot conflict (an id shared with a present one is refused below)
         ident = (
             account["email"].lower(),
             inc["protocol"],
@@ -567,8 +665,6 @@ def normalize_accounts(accounts, servers: Mapping | None, host: str | None = Non
                     field="incoming.port",
                 )
             imap_seen[tb_ident] = index
-        if len(by_email[account["email"].lower()]) > 1:
-            account["id"] = f"{account['email']}#{_server_tag(account)}"
     tags: dict[str, int] = {}
     for account in result:
         tags[account["id"]] = tags.get(account["id"], 0) + 1
@@ -579,6 +675,16 @@ def normalize_accounts(accounts, servers: Mapping | None, host: str | None = Non
     for index, account in enumerate(result):
         if account["id"] in ids:
             first = ids[account["id"]]
+            if is_absent(account) != is_absent(result[first]):
+                here, gone = (first, index) if is_absent(account) else (index, first)
+                raise InventoryError(
+                    f"account {account['id']} is both present (mailops_accounts[{here}]) and absent "
+                    f"(mailops_accounts[{gone}])",
+                    "remove one of the two entries (keep state: absent only to remove an account that is gone)",
+                    host=host,
+                    account=_account_label(accounts[index], index),
+                    field="state",
+                )
             raise InventoryError(
                 f"duplicate account id {account['id']} (also mailops_accounts[{first}])",
                 "give the two accounts different servers or remove one",
@@ -587,6 +693,20 @@ def normalize_accounts(accounts, servers: Mapping | None, host: str | None = Non
                 field="server",
             )
         ids[account["id"]] = index
+    present_emails = {account["email"].lower(): index for index, account in enumerate(result) if not is_absent(account)}
+    for index, account in enumerate(result):
+        previous = (account["previous_email"] or "").lower()
+        if previous in present_emails and not is_absent(account):
+            other = present_emails[previous]
+            raise InventoryError(
+                f"previous_email {account['previous_email']} is the email of mailops_accounts[{other}], "
+                "which is present",
+                "remove previous_email (the address is still in use), or set state: absent on "
+                f"mailops_accounts[{other}] when it is the same mailbox",
+                host=host,
+                account=_account_label(accounts[index], index),
+                field="previous_email",
+            )
     return result
 
 
@@ -623,11 +743,12 @@ def endpoints(fleet: Mapping[str, Sequence[Mapping]], credentials: bool = False)
     ``{host, id, direction}`` of every account using it) and ``credentials``: when ``credentials`` is
     true, one list of ``{username, password, auth_mechanism, refs}`` per endpoint, deduplicated by
     username + password + mechanism (a mailbox shared by 500 hosts is checked once). Accounts whose auth
-    has no password check (oauth2, ntlm, gssapi, none) or that carry no password are not in it.
+    has no password check (oauth2, ntlm, gssapi, none) or that carry no password are not in it. Absent
+    accounts (``state: absent``) are not probed: they use no endpoint.
     """
     result: dict[str, dict] = {}
     for host in sorted(fleet):
-        for account in fleet[host]:
+        for account in present(fleet[host]):
             for direction in ("incoming", "outgoing"):
                 side = account[direction]
                 key = endpoint_key(side)

@@ -49,6 +49,7 @@ import unicodedata
 import xml.etree.ElementTree as ET  # noqa: S405  (we only write XML here)
 from dataclasses import dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import is_absent
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
@@ -787,7 +788,7 @@ def _subkey_of(account: dict, opts: RenderOptions) -> str | None:
 
 
 def _is_absent(account) -> bool:
-    return isinstance(account, dict) and account.get("state") == "absent"
+    return isinstance(account, dict) and is_absent(account)
 
 
 def registry_file_paths(accounts: list, options: dict | RenderOptions | None = None) -> list:

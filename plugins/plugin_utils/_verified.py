@@ -19,7 +19,12 @@ from collections.abc import Mapping, Sequence
 from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import SEVERITIES, VERDICTS, endpoint_key
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import worst_verdict as worst
-from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import AUTH_MECHANISMS, endpoints
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import (
+    AUTH_MECHANISMS,
+    endpoints,
+    is_absent,
+    present,
+)
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
 # module options the role passes through (never secrets); keys of mailops_verify_options
@@ -406,7 +411,7 @@ def merge(
     accounts_out: dict[str, dict] = {}
     for host in sorted(fleet):
         per_host = accounts_out[host] = {}
-        for account in fleet[host]:
+        for account in present(fleet[host]):  # an absent account is not verified, reported or gated
             entry = {"email": account["email"], "verdict": "ok", "reasons": [], "findings": [], "credentials": {}}
             not_checked = {}
             for direction in ("incoming", "outgoing"):
@@ -558,7 +563,8 @@ def gate(
     lines: each failing endpoint with its findings and the accounts it blocks, each login that failed or
     could not be checked), ``warnings`` and ``message`` (head line + refusal lines, empty when every account
     verified). With ``allow_unverified`` every account is allowed, ``refusals`` is empty and the message
-    becomes the only warning.
+    becomes the only warning. Absent accounts (``state: absent``) are neither allowed nor unverified: nothing
+    is rendered from them and they never block.
     """
     if fail_on not in ("error", "warning"):
         raise VerifyError(f"fail_on must be error or warning, got {fail_on!r}")
@@ -568,7 +574,7 @@ def gate(
     failing_eps: dict[str, list[str]] = {}
     cred_lines: list[str] = []
     allowed, unverified = [], []
-    for account in accounts:
+    for account in present(accounts):
         result = account_result(account, verified)
         if result["verdict"] not in levels:
             allowed.append(account)
@@ -630,10 +636,10 @@ def gate(
                 "findings below or set mailops_allow_unverified: true to render anyway:"
             )
         message = "\n".join([head, *lines])
-    unchecked = _unchecked_certificates(allowed if not allow_unverified else accounts, ep_results, client)
+    unchecked = _unchecked_certificates(allowed if not allow_unverified else present(accounts), ep_results, client)
     if allow_unverified:
         return {
-            "allowed": list(accounts),
+            "allowed": present(accounts),
             "unverified": unverified,
             "refusals": [],
             "warnings": ([message] if message else []) + unchecked,
@@ -689,7 +695,14 @@ def renderer_gate(accounts: Sequence[Mapping], options: Mapping | None, host: st
 
     ``options`` is the action's ``gate`` option. Omitting it is no way around the gate: without it nothing is
     rendered, the caller has to ask for unverified rendering with ``gate: {allow_unverified: true}``.
+
+    The accounts returned are the present ones that passed, then every absent account (``state: absent``, in
+    inventory order): a renderer removes what it wrote for those and renders none of them. Absent accounts never
+    fail the gate, also when the gate option is missing and no account is present.
     """
+    absent = [account for account in accounts if is_absent(account)]
+    if options is None and not present(accounts):
+        return absent, []
     if options is None:
         raise VerifyError(NO_GATE_MESSAGE)
     verified = options.get("verified")
@@ -705,4 +718,4 @@ def renderer_gate(accounts: Sequence[Mapping], options: Mapping | None, host: st
     )
     if decision["refusals"]:
         raise VerifyError(decision["message"])
-    return decision["allowed"], decision["warnings"]
+    return decision["allowed"] + absent, decision["warnings"]

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import VERDICTS, endpoint_key
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import worst_verdict as worst
-from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import AUTH_MECHANISMS
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import AUTH_MECHANISMS, is_absent
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
     CACHE_FORMAT,
     FINDING_KEYS,
@@ -42,10 +42,13 @@ CHECK_MODE_REASON = "check mode: no test message was sent"
 
 def select(fleet: Mapping, default: bool = False) -> dict:
     """The fleet with every account's ``roundtrip`` a bool: its own or its server's setting, else ``default``."""
-    return {
-        host: [dict(acc, roundtrip=bool(default) if acc.get("roundtrip") is None else acc["roundtrip"]) for acc in accs]
-        for host, accs in fleet.items()
-    }
+    return {host: [dict(acc, roundtrip=_roundtrip(acc, default)) for acc in accs] for host, accs in fleet.items()}
+
+
+def _roundtrip(account: Mapping, default: bool) -> bool:
+    if is_absent(account):
+        return False  # an absent account is never probed
+    return bool(default) if account.get("roundtrip") is None else account["roundtrip"]
 
 
 def _leg(side: Mapping, account: Mapping, options: Mapping, endpoint_options: Mapping | None) -> dict:
@@ -121,7 +124,7 @@ def plan(
     trips: dict[tuple, dict] = {}
     for host in sorted(fleet):
         for account in fleet[host]:
-            if account.get("roundtrip") is not True:
+            if account.get("roundtrip") is not True or is_absent(account):
                 continue
             identity = (
                 account["email"],

@@ -123,7 +123,11 @@ class Fleet:
                     "server": "lab",
                     "password": users["alice@example.test"],
                     "display_name": "Alice Example",
-                }
+                },
+                # offboarded (state: absent): never probed (its server is gone, or broken), never in the reports,
+                # never a failure; every assertion on client1 below would see it otherwise
+                {"email": "dave@example.test", "server": "decommissioned", "state": "absent", "user": "dave"},
+                {"email": "erin@example.test", "server": "broken_port", "state": "absent", "password": "x"},
             ],
             "client2": [
                 {"email": "bob@example.test", "server": "lab", "password": users["bob@example.test"]},

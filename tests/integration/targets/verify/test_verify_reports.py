@@ -37,7 +37,7 @@ MESSAGES = {
     "badkey": "host badkey, account a@example.test (mailops_accounts[0]), field sever: unknown key 'sever' (did "
     "you mean server?). Fix: rename it to server, or remove it (known keys: email, server, incoming, outgoing, "
     "allow_insecure, timeout, display_name, username, user, password, oauth2, pop3, check_interval_minutes, "
-    "signature, reply_to, roundtrip).",
+    "signature, reply_to, roundtrip, state, previous_email).",
     "typo": 'host typo: mailops_clients: unknown client "outlok" (did you mean outlook?); valid names: apple_mail, '
     "outlook, thunderbird.",
 }

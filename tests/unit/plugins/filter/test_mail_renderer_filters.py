@@ -54,6 +54,14 @@ def test_mobileconfig_is_the_renderer_with_content_and_summaries():
     ]
 
 
+def test_renderer_filters_render_nothing_of_an_absent_account():
+    gone = normalize_accounts([{"email": "c@example.test", "state": "absent", "user": "alice"}], SERVERS, "h1")
+    assert mail_mobileconfig(ACCOUNTS + gone) == mail_mobileconfig(ACCOUNTS)
+    assert mail_mobileconfig(gone) == []
+    assert mail_outlook_windows(ACCOUNTS[:1] + gone) == mail_outlook_windows(ACCOUNTS[:1])
+    assert mail_endpoints(ACCOUNTS + gone) == mail_endpoints(ACCOUNTS)
+
+
 @pytest.mark.parametrize(
     ("accounts", "options", "message"),
     [

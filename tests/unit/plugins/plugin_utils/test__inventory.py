@@ -14,8 +14,10 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import 
     InventoryError,
     InventoryErrors,
     endpoints,
+    is_absent,
     normalize_accounts,
     normalize_fleet,
+    present,
 )
 
 SERVERS = {
@@ -71,6 +73,8 @@ def test_minimal_account_gets_every_default():
         "roundtrip": None,
         "signature": None,
         "reply_to": None,
+        "state": "present",
+        "previous_email": None,
     }
 
 
@@ -209,6 +213,161 @@ def test_same_imap_login_for_two_os_users_is_fine():
     ]
 
 
+def test_an_absent_account_needs_only_its_email_and_keeps_no_password():
+    [gone, kept] = normalize_accounts(
+        [
+            {"email": "Old@Example.TEST", "state": "absent", "user": "olga", "password": "s3cret"},
+            {"email": "new@example.test", "server": "example", "previous_email": "Old@Example.TEST"},
+        ],
+        SERVERS,
+        "c1",
+    )
+    assert gone == {
+        "id": "Old@example.test",
+        "email": "Old@example.test",
+        "domain": "example.test",
+        "local_part": "Old",
+        "display_name": "Old@example.test",
+        "user": "olga",
+        "server": None,
+        "incoming": None,
+        "outgoing": None,
+        "password": None,
+        "oauth2": None,
+        "pop3": None,
+        "check_interval_minutes": None,
+        "timeout": None,
+        "allow_insecure": False,
+        "roundtrip": False,
+        "signature": None,
+        "reply_to": None,
+        "state": "absent",
+        "previous_email": None,
+    }
+    assert (kept["state"], kept["previous_email"]) == ("present", "Old@example.test")
+    assert [is_absent(a) for a in (gone, kept)] == [True, False]
+    assert present([gone, kept]) == [kept]
+
+
+def test_an_absent_account_on_a_decommissioned_server_is_not_blocked():
+    accounts = normalize_accounts(
+        [
+            {"email": "a@example.test", "server": "gone", "state": "absent", "display_name": ["not", "checked"]},
+            {"email": "b@example.test", "server": "example", "state": "absent", "password": "x"},
+            {"email": "c@example.test", "server": "example"},
+        ],
+        SERVERS,
+        "c1",
+    )
+    assert [(a["id"], a["server"], a["incoming"] is None) for a in accounts] == [
+        ("a@example.test", "gone", True),
+        ("b@example.test", "example", False),
+        ("c@example.test", "example", False),
+    ]
+    # the settings that still resolve are kept (a renderer may look for what it wrote), the password never
+    assert accounts[1]["incoming"]["host"] == "mail.example.test"
+    assert accounts[1]["password"] is None
+    # an absent account uses no endpoint: nothing of it is probed
+    assert [ep["accounts"] for ep in endpoints({"c1": accounts})] == [
+        [{"host": "c1", "id": "c@example.test", "direction": "incoming"}],
+        [{"host": "c1", "id": "c@example.test", "direction": "outgoing"}],
+    ]
+
+
+def test_an_absent_account_gets_the_id_it_would_have_when_present():
+    accounts = normalize_accounts(
+        [
+            {"email": "a@example.test", "server": "example"},
+            {"email": "a@example.test", "server": "legacy", "state": "absent"},
+        ],
+        SERVERS,
+        "c1",
+    )
+    assert [(a["id"], a["state"]) for a in accounts] == [
+        ("a@example.test#example", "present"),
+        ("a@example.test#legacy", "absent"),
+    ]
+
+
+LIFECYCLE_ERRORS = [
+    pytest.param(
+        [{"email": "a@example.test", "server": "example", "state": "gone"}],
+        "host c1, account a@example.test (mailops_accounts[0]), field state: unknown state 'gone'. Fix: use one "
+        "of: present, absent.",
+        id="unknown-state",
+    ),
+    pytest.param(
+        [{"email": "a@example.test", "server": "example", "stat": "absent"}],
+        "host c1, account a@example.test (mailops_accounts[0]), field stat: unknown key 'stat' (did you mean "
+        "state?). Fix: rename it to state, or remove it (known keys: email, server, incoming, outgoing, "
+        "allow_insecure, timeout, display_name, username, user, password, oauth2, pop3, check_interval_minutes, "
+        "signature, reply_to, roundtrip, state, previous_email).",
+        id="state-typo",
+    ),
+    pytest.param(
+        [{"state": "absent", "user": "bob"}],
+        "host c1, account mailops_accounts[0], field email: missing email. Fix: set email to the account's address.",
+        id="absent-without-email",
+    ),
+    pytest.param(
+        [{"email": "a@example.test", "state": "absent", "user": ["bob"]}],
+        "host c1, account a@example.test (mailops_accounts[0]), field user: expected a string, got ['bob'] (a list). "
+        "Fix: set user to a string (quote it in YAML).",
+        id="absent-user-not-a-string",
+    ),
+    pytest.param(
+        [{"email": "a@example.test", "server": "example", "previous_email": "a.example.test"}],
+        "host c1, account a@example.test (mailops_accounts[0]), field previous_email: invalid email address "
+        "'a.example.test'. Fix: write a full address like alice@example.com (no spaces, no display name); "
+        "previous_email is the address the account had before.",
+        id="previous-email-invalid",
+    ),
+    pytest.param(
+        [{"email": "a@example.test", "server": "example", "previous_email": "a@EXAMPLE.test"}],
+        "host c1, account a@example.test (mailops_accounts[0]), field previous_email: previous_email "
+        "'a@example.test' is the account's own email. Fix: set previous_email to the address the account had "
+        "before a rename, or remove it.",
+        id="previous-email-is-email",
+    ),
+    pytest.param(
+        [
+            {"email": "a@example.test", "server": "example"},
+            {"email": "b@example.test", "server": "example", "previous_email": "a@example.test"},
+        ],
+        "host c1, account b@example.test (mailops_accounts[1]), field previous_email: previous_email "
+        "a@example.test is the email of mailops_accounts[0], which is present. Fix: remove previous_email (the "
+        "address is still in use), or set state: absent on mailops_accounts[0] when it is the same mailbox.",
+        id="previous-email-still-present",
+    ),
+    pytest.param(
+        [
+            {"email": "a@example.test", "server": "example", "state": "absent"},
+            {"email": "a@example.test", "server": "example"},
+        ],
+        "host c1, account a@example.test (mailops_accounts[1]), field state: account a@example.test#example is "
+        "both present (mailops_accounts[1]) and absent (mailops_accounts[0]). Fix: remove one of the two entries "
+        "(keep state: absent only to remove an account that is gone).",
+        id="present-and-absent",
+    ),
+    pytest.param(
+        [
+            {"email": "a@example.test", "server": "example"},
+            {"email": "a@example.test", "state": "absent"},
+        ],
+        "host c1, account a@example.test (mailops_accounts[1]), field server: a@example.test is listed more than "
+        "once and this absent entry does not say which account to remove. Fix: add the server the account to "
+        "remove was on (server: <name>; it need not be in mailops_servers any more).",
+        id="absent-duplicate-without-server",
+    ),
+]
+
+
+@pytest.mark.parametrize(("accounts", "message"), LIFECYCLE_ERRORS)
+def test_lifecycle_errors(accounts, message):
+    with pytest.raises(InventoryError, match=f"^{re.escape(message)}$"):
+        normalize_accounts(accounts, SERVERS, "c1")
+
+
 def _inline(**incoming):
     return {
         "incoming": {"protocol": "imap", "host": "mail.example.test", **incoming},
@@ -309,14 +468,14 @@ ERRORS = [
         "host c1, account a@example.test (mailops_accounts[0]), field displayname: unknown key "
         "'displayname' (did you mean display_name?). Fix: rename it to display_name, or remove it (known keys: "
         "email, server, incoming, outgoing, allow_insecure, timeout, display_name, username, user, password, "
-        "oauth2, pop3, check_interval_minutes, signature, reply_to, roundtrip).",
+        "oauth2, pop3, check_interval_minutes, signature, reply_to, roundtrip, state, previous_email).",
         id="unknown-key-near-miss",
     ),
     pytest.param(
         [{"email": "a@example.test", "server": "example", "colour": "blue"}],
         "host c1, account a@example.test (mailops_accounts[0]), field colour: unknown key 'colour'. Fix: remove "
         "it or use one of: email, server, incoming, outgoing, allow_insecure, timeout, display_name, username, "
-        "user, password, oauth2, pop3, check_interval_minutes, signature, reply_to, roundtrip.",
+        "user, password, oauth2, pop3, check_interval_minutes, signature, reply_to, roundtrip, state, previous_email.",
         id="unknown-key",
     ),
     pytest.param(

@@ -705,3 +705,37 @@ def test_gate_warns_per_endpoint_whose_certificate_was_not_verified():
         f"apple_mail: rendering alice@example.test for {IMAP}, whose certificate was not verified "
         "(validate_certs: false): the mail client verifies it and refuses the connection if it is not trusted"
     ]
+
+
+def test_absent_accounts_are_never_probed_reported_or_gated_and_come_last_from_the_renderer_gate():
+    fleet = _fleet(
+        c1=[
+            {"email": "gone@example.test", "server": "broken", "password": "x", "state": "absent", "user": "g"},
+            {"email": "alice@example.test", "server": "good", "password": "alice-pw"},
+            {"email": "old@example.test", "server": "decommissioned", "state": "absent"},
+        ]
+    )
+    probes = plan(fleet, credentials=True)
+    # the broken POP3 server is used only by the absent account: not probed
+    assert sorted(p["key"] for p in probes) == [IMAP, SMTP]
+    assert [ref["id"] for p in probes for refs in p["refs"] for ref in refs] == ["alice@example.test"] * 2
+    merged = merge(fleet, probes, _results(probes))
+    assert list(merged["verified"]["accounts"]["c1"]) == ["alice@example.test"]
+    assert [a["id"] for a in json.loads(report_json(merged))["accounts"]] == ["alice@example.test"]
+    verified = host_view(merged["verified"], "c1")
+    decision = gate(fleet["c1"], verified, client="apple_mail", host="c1")
+    assert ([a["id"] for a in decision["allowed"]], decision["unverified"]) == (["alice@example.test"], [])
+    allowed, warnings = renderer_gate(fleet["c1"], {"verified": verified}, "c1")
+    assert [(a["id"], a["state"]) for a in allowed] == [
+        ("alice@example.test", "present"),
+        ("gone@example.test", "absent"),
+        ("old@example.test", "absent"),
+    ]
+    assert warnings == []
+    # an unverified present account still blocks; the absent ones do not make it pass
+    with pytest.raises(VerifyError, match="^refusing to render 1 account on c1 "):
+        renderer_gate(fleet["c1"], {"verified": None}, "c1")
+    # only absent accounts: nothing to verify, nothing blocks, with or without the gate option
+    only_absent = [a for a in fleet["c1"] if a["state"] == "absent"]
+    assert renderer_gate(only_absent, {"verified": None}, "c1") == (only_absent, [])
+    assert renderer_gate(only_absent, None, "c1") == (only_absent, [])
