@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -195,3 +197,85 @@ def test_removal_reg_deletes_what_is_gone_and_nothing_else(ansible_playbook, reg
     again = ansible_playbook(PLAY, extra_vars=extra(tmp_path, moved, **options))
     assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
     assert (out / "mailops-outlook-remove.reg").read_bytes() == removal
+
+
+ROLE_RESULT_PLAY = """
+- hosts: all
+  gather_facts: false
+  roles:
+    - role: mailops.clients.outlook
+  tasks:
+    - name: What the role's outlook_profiles task returned
+      ansible.builtin.debug:
+        msg: "RESULT={{ {'windows': __outlook_result.windows, 'removed': __outlook_result.removed_registry,
+                         'notes': __outlook_result.notes} | to_json }}"
+"""
+
+
+def role_result(run) -> dict:
+    match = re.search(r'"msg": "RESULT=(.*)"\n', run.stdout)
+    assert match, run.stdout
+    return json.loads(json.loads(f'"{match.group(1)}"'))
+
+
+def test_state_absent_and_rename_through_the_role(ansible_playbook, registry, tmp_path):
+    out = tmp_path / "out" / "localhost"
+    accounts = [
+        {"email": "alice@example.test", "server": "example", "user": "alice"},
+        {"email": "bob@example.test", "server": "example", "user": "bob"},
+        {"email": "carol@other.test", "server": "pop", "user": "carol", "username": "carol"},
+    ]
+    first = ansible_playbook(PLAY, extra_vars=extra(tmp_path, accounts, mailops_outlook_prf=True))
+    assert recap(first) == {"changed": 1, "failed": 0}, first.stdout
+    regs = {user: registry() for user in ("alice", "bob", "carol")}
+    for user, reg in regs.items():
+        reg.import_reg(out / user / "mailops-outlook.reg")
+
+    # bob is offboarded (his server is already gone), carol renamed to a new domain, alice unchanged
+    later = [
+        accounts[0],
+        {"email": "bob@example.test", "server": "decommissioned", "user": "bob", "state": "absent"},
+        {
+            "email": "carol@new.test",
+            "previous_email": "carol@other.test",
+            "server": "pop",
+            "user": "carol",
+            "username": "carol",
+        },
+    ]
+    second = ansible_playbook(ROLE_RESULT_PLAY, extra_vars=extra(tmp_path, later, mailops_outlook_prf=True))
+    assert recap(second) == {"changed": 1, "failed": 0}, second.stdout
+    result = role_result(second)
+    assert sorted((r["user"], r["name"]) for r in result["removed"]) == [
+        ("bob", "ExcludeExplicitO365Endpoint"),
+        ("bob", "ImportPRF"),
+        ("bob", "PreferLocalXML"),
+        ("bob", "example.test"),
+        ("carol", "other.test"),
+    ]
+    windows = result["windows"]
+    assert [
+        (i["user"], i["name"]) for i in windows["registry"] if i["state"] == "absent" and not i["on_prf_change"]
+    ] == [(r["user"], r["name"]) for r in result["removed"]]
+    win = "C:\\ProgramData\\mailops.clients\\outlook"
+    assert windows["removed_files"] == [
+        {"dest": f"{win}\\carol\\autodiscover\\other.test.xml", "kind": "autodiscover", "user": "carol"},
+        {"dest": f"{win}\\bob\\autodiscover\\example.test.xml", "kind": "autodiscover", "user": "bob"},
+        {"dest": f"{win}\\bob\\mailops-outlook.prf", "kind": "prf", "user": "bob"},
+    ]
+    assert any(n.startswith("user bob: ") and "A PRF cannot remove an account" in n for n in result["notes"]), result[
+        "notes"
+    ]
+
+    for user, reg in regs.items():
+        for name in ("mailops-outlook.reg", "mailops-outlook-remove.reg"):
+            if (out / user / name).exists():
+                reg.import_reg(out / user / name)
+    assert outlook_values(regs["bob"]) == {}
+    assert outlook_values(regs["alice"]) == set_values((out / "alice" / "mailops-outlook.reg").read_bytes())
+    carol = outlook_values(regs["carol"])
+    assert carol == set_values((out / "carol" / "mailops-outlook.reg").read_bytes())
+    assert (AD_KEY, "new.test") in carol and (AD_KEY, "other.test") not in carol
+
+    again = ansible_playbook(PLAY, extra_vars=extra(tmp_path, later, mailops_outlook_prf=True))
+    assert recap(again) == {"changed": 0, "failed": 0}, again.stdout

@@ -948,13 +948,17 @@ TWO_DOMAINS = [
 ]
 
 
-def absent(email, user=None, **extra):
-    """An account with state: absent as the inventory normalizes it (only email and user count)."""
-    return {"id": email, "email": email, "user": user, "state": "absent", "previous_email": None, **extra}
+def absent(email, user=None):
+    """An account with state: absent, normalized (its server may be gone: only email and user count)."""
+    raw = {"email": email, "state": "absent", "server": "decommissioned"}
+    if user:
+        raw["user"] = user
+    [account] = normalize_accounts([raw], SERVERS, "win1")
+    return account
 
 
 def present(raw):
-    return [dict(a, state="present", previous_email=None) for a in normalize_accounts(raw, SERVERS, "win1")]
+    return normalize_accounts(raw, SERVERS, "win1")
 
 
 def run_on(disk: dict, accounts, options=None):
@@ -1074,8 +1078,17 @@ def test_rename_and_server_move_change_values_in_place():
     options = {"profile_registry": True, "profile_registry_subkeys": {"alice@example.test": "00000002"}}
     disk: dict = {}
     run_on(disk, present([{"email": "alice@example.test", "server": "example", "user": "alice"}]), options)
-    renamed = present([{"email": "alice@new.test", "server": "pop", "user": "alice", "username": "alice"}])
-    renamed[0]["previous_email"] = "alice@example.test"
+    renamed = present(
+        [
+            {
+                "email": "alice@new.test",
+                "previous_email": "alice@example.test",
+                "server": "pop",
+                "user": "alice",
+                "username": "alice",
+            }
+        ]
+    )
     result = run_on(disk, renamed, options)
     reg = regfile.as_dict(regfile.parse(disk["alice/mailops-outlook.reg"]))
     # same Outlook account key (mapped by the previous address), new data
