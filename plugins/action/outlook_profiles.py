@@ -10,9 +10,14 @@ backup). None of the files holds a password, so results and diffs show the file 
 
 from __future__ import annotations
 
+import posixpath
+
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import file_spec, refusal
+from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import manifest_name
+from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import parse as parse_manifest
 from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
     file_text,
+    is_output_path,
     reg_entries,
     registry_file_paths,
     render,
@@ -20,6 +25,8 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
+
+CLIENT = "outlook"
 
 
 class ActionModule(RendererAction):
@@ -56,10 +63,16 @@ class ActionModule(RendererAction):
         }
 
     def _previous_reg(self, args, accounts) -> dict:
-        """The .reg files written before for these accounts' users (what was set and removed), by relative path."""
-        paths = {
-            rel: self.join(args["dest_dir"], *rel.split("/")) for rel in registry_file_paths(accounts, args["options"])
-        }
+        """The .reg files written before for these accounts' users and for every user directory the manifest of
+        dest_dir lists (what was set and removed there), by relative path."""
+        manifest = posixpath.join(args["dest_dir"], manifest_name(CLIENT))
+        listed = self.deployer.read({manifest: None})[manifest]
+        names = {}
+        if not refusal(listed):
+            names, warnings = parse_manifest(listed["content"], CLIENT, manifest, is_output_path, depth=3)
+            self.warnings.extend(warnings)
+        rels = registry_file_paths(accounts, args["options"], listed=sorted(names))
+        paths = {rel: self.join(args["dest_dir"], *rel.split("/")) for rel in rels}
         entries = self.deployer.read(dict.fromkeys(paths.values()))
         previous = {}
         for rel, path in paths.items():

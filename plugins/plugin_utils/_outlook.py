@@ -791,16 +791,30 @@ def _is_absent(account) -> bool:
     return isinstance(account, dict) and is_absent(account)
 
 
-def registry_file_paths(accounts: list, options: dict | RenderOptions | None = None) -> list:
+_OUTPUT_PATH_RE = re.compile(
+    # user directory names and domains never start with a dot (directory_name strips them): no ".." either
+    rf"^(?!\.)[^/]+/(?:{re.escape(REG_FILE)}|{re.escape(REMOVAL_REG_FILE)}|{re.escape(FILE_PREFIX)}\.prf"
+    rf"|{re.escape(AUTODISCOVER_DIR)}/(?!\.)[^/]+\.xml)$"
+)
+
+
+def is_output_path(path: str) -> bool:
+    """Whether ``path`` (relative to the host's output directory) has the name of a file `render` writes."""
+    return isinstance(path, str) and bool(_OUTPUT_PATH_RE.match(path))
+
+
+def registry_file_paths(accounts: list, options: dict | RenderOptions | None = None, listed=()) -> list:
     """The .reg files (paths relative to the host's output directory) whose previous bytes `render` needs.
 
-    For every user of ``accounts``, present or absent: the user's ``.reg`` (what was written before) and
-    removal ``.reg`` (what was removed before).
+    For every user of ``accounts`` (present or absent) and every user directory of a file in ``listed`` (the
+    files written before, e.g. from the manifest of the output directory): the user's ``.reg`` (what was written
+    before) and removal ``.reg`` (what was removed before).
     """
     opts = options if isinstance(options, RenderOptions) else options_from_dict(options)
     if not isinstance(accounts, list):
         return []
     labels = dict.fromkeys(_label_of(_user_of(a, opts)) for a in accounts if isinstance(a, dict))
+    labels.update(dict.fromkeys(path.split("/", 1)[0] for path in listed if is_output_path(path)))
     return [f"{label}/{name}" for label in labels for name in (REG_FILE, REMOVAL_REG_FILE)]
 
 

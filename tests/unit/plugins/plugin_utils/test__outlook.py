@@ -1209,3 +1209,49 @@ def test_only_paths_with_the_names_this_module_gives_are_listed():
     ]
     result = render(present(TWO_DOMAINS[2:]), {}, {"alice/mailops-outlook.reg": render_reg(values)})
     assert [f["dest"] for f in result.removed_files] == ["C:\\X\\alice\\autodiscover\\other.test.xml"]
+
+
+def test_registry_file_paths_add_the_user_directories_of_files_written_before():
+    listed = [
+        "bob/mailops-outlook.reg",
+        "carol/autodiscover/example.test.xml",
+        "alice/mailops-outlook.prf",
+        "../etc/mailops-outlook.reg",
+        "dave/notes.txt",
+    ]
+    assert _outlook.registry_file_paths(present(TWO_DOMAINS[:1]), {}, listed=listed) == [
+        "alice/mailops-outlook.reg",
+        "alice/mailops-outlook-remove.reg",
+        "bob/mailops-outlook.reg",
+        "bob/mailops-outlook-remove.reg",
+        "carol/mailops-outlook.reg",
+        "carol/mailops-outlook-remove.reg",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "ours"),
+    [
+        ("alice/mailops-outlook.reg", True),
+        ("alice/mailops-outlook-remove.reg", True),
+        ("shared/mailops-outlook.prf", True),
+        ("alice/autodiscover/example.test.xml", True),
+        ("alice/mailops-outlook.reg.2026-12-04@01:00:00~", False),
+        ("mailops-outlook.reg", False),
+        ("alice/autodiscover/x/y.xml", False),
+        ("a/b/mailops-outlook.reg", False),
+        ("../mailops-outlook.reg", False),
+        (".hidden/mailops-outlook-remove.reg", False),
+        ("alice/autodiscover/..xml", False),
+    ],
+)
+def test_is_output_path_names_exactly_what_render_writes(path, ours):
+    assert _outlook.is_output_path(path) is ours
+
+
+def test_every_file_render_writes_has_an_output_path():
+    disk: dict = {}
+    run_on(disk, present(TWO_DOMAINS), {"prf": True})
+    result = run_on(disk, [*present(TWO_DOMAINS[:1]), absent("alice@other.test", "alice")], {"prf": True})
+    assert {f.kind for f in result.files} == {"autodiscover", "prf", "reg", "reg-remove"}
+    assert all(_outlook.is_output_path(f.path) for f in result.files)
