@@ -10,15 +10,32 @@ backup). None of the files holds a password, so results and diffs show the file 
 
 from __future__ import annotations
 
-from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import file_spec
+import re
+
+from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import file_spec, refusal
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import present
+from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import Manifest
 from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
+    AUTODISCOVER_DIR,
+    FILE_PREFIX,
     file_text,
     reg_entries,
     render,
     windows_items,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
+
+CLIENT = "outlook"
+MANIFEST_MAX_SIZE = 1024 * 1024
+# the files render() writes, relative to dest_dir: <user>/mailops-outlook.prf|.reg, <user>/autodiscover/<domain>.xml
+_OUTLOOK_FILE = re.compile(
+    rf"^[^/]+/(?:{re.escape(FILE_PREFIX)}\.(?:prf|reg)|{re.escape(AUTODISCOVER_DIR)}/[^/]+\.xml)$"
+)
+
+
+def _is_outlook_file(name: str) -> bool:
+    return bool(_OUTLOOK_FILE.match(name))
 
 
 class ActionModule(RendererAction):
@@ -37,15 +54,38 @@ class ActionModule(RendererAction):
             )
             for out in rendered.files
         ]
-        outcomes = self.deployer.put_files(specs, args["dir_mode"], before=self.deployer.diff_mode)
+        # what was written under dest_dir before (its manifest, plugin_utils/_manifest.py) and is not written now
+        # (accounts absent, gone from the inventory, renamed; a user or domain without files) is removed
+        manifest = Manifest(args["dest_dir"].rstrip("/") or "/", CLIENT, _is_outlook_file, depth=3)
+        entry = self.deployer.read({manifest.path: None}, MANIFEST_MAX_SIZE)[manifest.path]
+        problem = refusal(entry)
+        if problem is not None:
+            raise RendererError(problem, field="dest_dir")
+        self.warnings.extend(manifest.load(entry))
+        for out in rendered.files:
+            manifest.record(out.path, out.content, out.accounts)
+        removals = manifest.removals(backup)
+        extra = [spec for spec in (manifest.spec(owner, group),) if spec is not None]
+        outcomes, removed_outcomes = self.deployer.deploy(
+            specs + extra, removals, args["dir_mode"], before=self.deployer.diff_mode
+        )
         files = []
         for out, spec, done in zip(rendered.files, specs, outcomes):
             if "before" in done:
                 self.diffs.append(self._diff(spec["path"], done.pop("before"), out))
             files.append(dict(out.summary(), dest=spec["path"], **done))
+        removed, warnings = manifest.outcome(removed_outcomes)
+        self.warnings.extend(warnings)
+        if self.deployer.diff_mode:
+            for gone in removed:
+                before = f"(written by mailops.clients for {', '.join(gone['accounts'])})\n"
+                self.diffs.append(
+                    {"before_header": gone["path"], "after_header": "(absent)", "before": before, "after": ""}
+                )
         return {
-            "changed": any(done["changed"] for done in outcomes),
+            "changed": any(done["changed"] for done in outcomes + removed_outcomes),
             "files": files,
+            "removed": [{"path": gone["file"], "dest": gone["path"], "accounts": gone["accounts"]} for gone in removed],
             "registry": reg_entries(rendered.registry),
             "windows": windows_items(rendered),
             "skipped_accounts": rendered.skipped,
