@@ -27,6 +27,11 @@ description:
     with a backup); a file whose bytes are unchanged is not rewritten. None of
     the files holds a secret, so diff mode shows their text. Use C(delegate_to=localhost) to write on the
     controller; Windows hosts get the files and registry values from the P(mailops.clients.outlook#role) role.
+  - What was written under O(dest_dir) is recorded in C(<dest_dir>/.mailops-clients-outlook.json) (relative path,
+    account ids and SHA-256 of each file). A file listed there and not written in this run (its accounts have
+    C(state=absent), left the inventory or were renamed; a user or mail domain has no file any more) is removed,
+    only while its bytes are still the ones written (else it is left with a warning), and listed in RV(removed).
+    Directories are left in place. See C(docs/lifecycle.md).
 author:
   - mailops.clients contributors (@mailops)
 extends_documentation_fragment:
@@ -139,6 +144,26 @@ windows:
       (C(files) for C(win_copy), C(registry) for C(win_regedit)).
   returned: always
   type: dict
+removed:
+  description: The files removed (or that would be, in check mode) because an earlier run wrote them and this did not.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    path:
+      description: Path relative to O(dest_dir).
+      type: str
+      sample: bob/autodiscover/other.test.xml
+    dest:
+      description: Path of the removed file on the target.
+      type: str
+      sample: /srv/outlook/pc1/bob/autodiscover/other.test.xml
+    accounts:
+      description: Ids of the accounts the file was written for.
+      type: list
+      elements: str
+      sample: [bob@other.test]
 skipped_accounts:
   description:
     - Accounts left out of a mechanism (with C(options.unsupported=skip)) - C(id), C(mechanism), C(reason).

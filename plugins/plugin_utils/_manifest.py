@@ -76,17 +76,28 @@ def plain_name(name) -> bool:
     )
 
 
+def relative_name(name, depth: int = 1) -> bool:
+    """``plain_name``, or (with ``depth`` > 1) up to ``depth`` plain names joined by ``/``: a file in a
+    subdirectory the renderer itself makes (Outlook's ``<user>/autodiscover/<domain>.xml``); never ``..``, never
+    absolute, never empty components."""
+    if not isinstance(name, str):
+        return False
+    parts = name.split("/")
+    return 0 < len(parts) <= depth and all(plain_name(part) for part in parts)
+
+
 def render(client: str, files: Mapping) -> bytes:
     """The manifest's bytes: deterministic (sorted keys), so an unchanged set of files leaves it unchanged."""
     document = {"format": FORMAT, "client": client, "files": {name: dict(files[name]) for name in sorted(files)}}
     return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def parse(data, client: str, where: str, accept: Callable[[str], bool], extras=()) -> tuple[dict, list]:
+def parse(data, client: str, where: str, accept: Callable[[str], bool], extras=(), depth: int = 1) -> tuple[dict, list]:
     """``(entries, warnings)`` of the manifest bytes ``data`` (None: there is none).
 
     ``entries`` maps each valid file name to ``{"accounts": [...], "sha256": hex, <extras>...}``; a manifest that
-    is not valid gives no entries and one warning, each invalid entry is skipped with a warning.
+    is not valid gives no entries and one warning, each invalid entry is skipped with a warning. A name is valid
+    when it is a ``relative_name`` (of at most ``depth`` components) and ``accept`` takes it.
     """
     if data is None:
         return {}, []
@@ -109,7 +120,7 @@ def parse(data, client: str, where: str, accept: Callable[[str], bool], extras=(
     warnings: list = []
     for name, raw in files.items():
         problem = None
-        if not plain_name(name) or not accept(name):
+        if not relative_name(name, depth) or not accept(name):
             problem = "it is not the name of a file this renderer writes"
         elif not isinstance(raw, dict) or not isinstance(raw.get("sha256"), str) or not _HEX.match(raw["sha256"]):
             problem = "its sha256 is missing or not a SHA-256 hex digest"
@@ -130,7 +141,10 @@ def parse(data, client: str, where: str, accept: Callable[[str], bool], extras=(
 class Manifest:
     """The manifest of one destination directory of one client in one run (see the module docstring)."""
 
-    def __init__(self, directory: str, client: str, accept: Callable[[str], bool], run_as=None, extras=()):
+    def __init__(
+        self, directory: str, client: str, accept: Callable[[str], bool], run_as=None, extras=(), depth: int = 1
+    ):
+        self.depth = depth
         self.directory = directory
         self.client = client
         self.accept = accept
@@ -154,14 +168,14 @@ class Manifest:
         if entry.get("exists") and entry.get("type") != "file":
             return [f"ignored {self.path}: it is not a regular file; nothing this collection wrote there is removed"]
         self.data = entry.get("content")
-        self.old, warnings = parse(self.data, self.client, self.path, self.accept, self.extras)
+        self.old, warnings = parse(self.data, self.client, self.path, self.accept, self.extras, self.depth)
         # a manifest that was ignored is left where it is (replaced only when this run writes files there)
         self.valid = not (warnings and warnings[0].startswith("ignored "))
         return warnings
 
     def record(self, name: str, content: bytes, accounts, **extra) -> None:
         """Note a file written (or kept) in this run."""
-        if not plain_name(name) or not self.accept(name):
+        if not relative_name(name, self.depth) or not self.accept(name):
             raise ValueError(f"{name!r} is not a plain name this renderer writes")
         entry = {"accounts": list(accounts), "sha256": sha256(content)}
         entry.update({key: value for key, value in extra.items() if key in self.extras and value is not None})

@@ -66,8 +66,11 @@ def base_vars(tmp_path, **extra):
     return result
 
 
+MANIFEST = ".mailops-clients-outlook.json"  # what was written, beside it (test_outlook_lifecycle.py)
+
+
 def tree(root: Path) -> list:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
 
 
 def test_check_run_idempotence(ansible_playbook, tmp_path):
@@ -88,7 +91,7 @@ def test_check_run_idempotence(ansible_playbook, tmp_path):
         "bob/mailops-outlook.prf",
         "bob/mailops-outlook.reg",
     ]
-    for path in out.rglob("*"):
+    for path in (p for p in out.rglob("*") if p.name != MANIFEST):
         assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644), path
     reg = regfile.as_dict(regfile.parse((out / "alice" / "mailops-outlook.reg").read_bytes()))
     assert reg[AD_KEY]["example.test"].data == f"{WIN}\\alice\\autodiscover\\example.test.xml"
