@@ -20,7 +20,8 @@ description:
   - C(<user>/mailops-outlook-remove.reg) - the values this module wrote before and no longer writes (accounts with
     C(state=absent) or gone from O(accounts), renames, server moves), deleted with C("name"=-); it keeps what it
     removed so that a later import still removes it. What was written before is read from the previous C(.reg)
-    files in O(dest_dir), which must be as this module wrote them.
+    files in O(dest_dir) (of the accounts' users and of every user directory the manifest below lists), which
+    must be byte for byte as this module wrote them.
   - Passwords are never written; Outlook keeps them encrypted per user with DPAPI, which cannot be produced
     elsewhere. Inventory passwords are ignored with one entry in RV(notes).
   - Rendering runs on the controller. The target only receives finished files, replaced atomically (optionally
@@ -68,7 +69,6 @@ seealso:
     plugin_type: filter
   - module: ansible.builtin.copy
 notes:
-  - Files of accounts or domains removed from the inventory are left in place.
   - A PRF cannot remove an account from an Outlook profile, and accounts Outlook already created stay in it when
     their registry values are removed; RV(notes) says so when values were removed. Values under Outlook's own
     account keys (C(options.profile_registry)) are not deleted when their account is gone.
