@@ -343,6 +343,16 @@ def _open_regular(fd: int, name: str, path: str, limit):
 # -- inspect ---------------------------------------------------------------------------------------------
 
 
+def _lstat(fd: int, name: str, path: str):
+    """What is at ``name`` in ``fd`` (a link itself, not its target), or None when nothing is there."""
+    try:
+        return os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise FilesError(f"cannot inspect {path}: {_describe(exc)}") from None
+
+
 def _inspect_one(walker: _Walker, item: dict) -> dict:
     path = item["path"]
     entry = {"path": path, "exists": False, "type": None, "link_target": None, "content": None, "version": None}
@@ -354,12 +364,9 @@ def _inspect_one(walker: _Walker, item: dict) -> dict:
         if name is None:  # "/" itself
             entry.update(exists=True, type="directory")
             return entry
-        try:
-            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-        except (FileNotFoundError, NotADirectoryError):
+        st = _lstat(fd, name, path)
+        if st is None:
             return entry
-        except OSError as exc:
-            raise FilesError(f"cannot inspect {path}: {_describe(exc)}") from None
         entry.update(exists=True, type=_kind(st), version=_version(st))
         if entry["type"] == "link":
             try:
@@ -584,12 +591,9 @@ def remove_file(spec: dict, check_mode: bool = False, walker=None) -> dict:
     try:
         if name is None:
             return dict(result, existed=True, kept="not_a_file")
-        try:
-            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-        except (FileNotFoundError, NotADirectoryError):
+        st = _lstat(fd, name, path)
+        if st is None:
             return result
-        except OSError as exc:
-            raise FilesError(f"cannot inspect {path}: {_describe(exc)}") from None
         result["existed"] = True
         if not stat.S_ISREG(st.st_mode):
             return dict(result, kept="not_a_file")
