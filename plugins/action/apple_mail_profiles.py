@@ -13,7 +13,12 @@ from __future__ import annotations
 import datetime
 import plistlib
 
-from ansible_collections.mailops.clients.plugins.plugin_utils._apple import redacted_pair, render_profiles
+from ansible_collections.mailops.clients.plugins.plugin_utils._apple import (
+    PROFILE_SUFFIX,
+    absent_users,
+    redacted_pair,
+    render_profiles,
+)
 from ansible_collections.mailops.clients.plugins.plugin_utils._cms import (
     CMSError,
     extract_content,
@@ -23,12 +28,21 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._cms import (
     sign,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import file_spec, refusal, user_reason
+from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import Manifest
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import (
     USER_PLACEHOLDER,
     RendererAction,
     file_options,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
+
+CLIENT = "apple_mail"
+# what the manifest keeps per profile besides its accounts and hash: the MDM removes a profile by its identifier
+MANIFEST_EXTRAS = ("identifier", "user")
+
+
+def _is_profile_name(name: str) -> bool:
+    return name.endswith(PROFILE_SUFFIX) and len(name) > len(PROFILE_SUFFIX)
 
 
 class ActionModule(RendererAction):
@@ -45,6 +59,7 @@ class ActionModule(RendererAction):
         },
         "dest_dir": {"type": "str", "required": True},
         "create_dirs": {"type": "bool", "default": True},
+        "users": {"type": "list", "elements": "str", "default": []},
         "expiry_warn_days": {"type": "int", "default": 30},
     }
     NO_USER = (
@@ -81,25 +96,60 @@ class ActionModule(RendererAction):
         per_user = USER_PLACEHOLDER in args["dest_dir"]
         planned = []
         failures = {}
-        for profile in rendered.profiles:
+        # one manifest per destination directory (plugin_utils/_manifest.py): what was written there before and is
+        # not written now is removed
+        manifests = {}
+        where = {}
+        writing = {p.user for p in rendered.profiles}
+        # without {user} there is one directory; with it, each user's: of a profile, an absent account, or in users
+        candidates = [p.user for p in rendered.profiles] + absent_users(accounts, args["options"])
+        candidates += args["users"] if per_user else [None]
+        for user in dict.fromkeys(candidates):
             try:
-                directory = self.expand(args["dest_dir"], profile.user, "dest_dir")
+                directory = self.expand(args["dest_dir"], user, "dest_dir")
+                try:
+                    owner = self.expand(args["owner"] or None, user, "owner", home=False)
+                    group = self.expand(args["group"] or None, user, "group", home=False)
+                except RendererError:
+                    if user in writing or per_user:
+                        raise
+                    owner = group = None  # only the manifest of a directory without profiles now: keep its owner
             except RendererError as exc:
                 if not per_user:
                     raise
-                failures[profile.user] = str(exc)
+                if user in writing:
+                    failures.setdefault(user, str(exc))
+                else:  # a user who only had absent accounts may be gone from the host: nothing to remove there
+                    self.warnings.append(f"nothing removed for user {user}: {exc}")
                 continue
-            owner = self.expand(args["owner"] or None, profile.user, "owner", home=False)
-            group = self.expand(args["group"] or None, profile.user, "group", home=False)
+            where[user] = (directory, owner, group)
+            if directory not in manifests:
+                run_as = user if per_user else None
+                manifest = Manifest(directory, CLIENT, _is_profile_name, run_as=run_as, extras=MANIFEST_EXTRAS)
+                manifests[directory] = (manifest, user, owner, group)
+        for profile in rendered.profiles:
+            if profile.user in failures:
+                continue
+            directory, owner, group = where[profile.user]
             dest = self.join(directory, profile.filename)
             mode = args["mode"] if args["mode"] is not None else ("0600" if profile.contains_password else "0644")
             run_as = profile.user if per_user else None
-            planned.append((profile, dest, owner, group, mode, run_as))
-        # one batch of reads: signed profiles are compared by payload, not by bytes
-        current = self.deployer.read({dest: run_as for _profile, dest, _o, _g, _m, run_as in planned})
+            planned.append((profile, dest, owner, group, mode, run_as, directory))
+        # one batch of reads (the profiles and the manifests): signed profiles are compared by payload, not by bytes
+        reads = {dest: run_as for _profile, dest, _o, _g, _m, run_as, _d in planned}
+        reads.update({m.path: m.run_as for m, _u, _o, _g in manifests.values()})
+        current = self.deployer.read(reads)
+        for manifest, user, _owner, _group in manifests.values():
+            problem = refusal(current[manifest.path], user)
+            if problem is not None:
+                if not per_user:
+                    raise RendererError(problem, field="dest_dir")
+                failures.setdefault(user, problem)
+                continue
+            self.warnings.extend(manifest.load(current[manifest.path]))
         files = []
         specs = []
-        for profile, dest, owner, group, mode, run_as in planned:
+        for profile, dest, owner, group, mode, run_as, directory in planned:
             problem = refusal(current[dest], profile.user)
             if problem is not None:
                 if run_as is None:
@@ -125,14 +175,59 @@ class ActionModule(RendererAction):
             spec = file_spec(dest, data, mode, owner, group, args["backup"], profile.contains_password, run_as=run_as)
             specs.append(spec)
             files.append(dict(profile.summary(), dest=dest, signed=signer is not None, mode=mode))
-        for entry, done in zip(files, self.deployer.put_files(specs, args["dir_mode"], args["create_dirs"])):
+            manifests[directory][0].record(
+                profile.filename, data, profile.account_ids, identifier=profile.identifier, user=profile.user
+            )
+        # a user who failed keeps the manifest and the files as they are; the others get removals and a new manifest
+        active = [(m, u, o, g) for m, u, o, g in manifests.values() if u not in failures or not per_user]
+        removals = [(m, m.removals(args["backup"])) for m, _u, _o, _g in active]
+        manifest_specs = [spec for spec in (m.spec(o, g) for m, _u, o, g in active) if spec is not None]
+        done_files, done_removals = self.deployer.deploy(
+            specs + manifest_specs,
+            [spec for _m, batch in removals for spec in batch],
+            args["dir_mode"],
+            args["create_dirs"],
+        )
+        for entry, done in zip(files, done_files):
             if done.get("error"):
                 failures.setdefault(entry.get("user"), user_reason(done["error"], entry.get("user")))
             entry.update(done)
+        changed = any(done["changed"] for done in done_files)
+        removed = []
+        position = 0
+        for manifest, batch in removals:
+            outcomes = done_removals[position : position + len(batch)]
+            position += len(batch)
+            for done in outcomes:
+                if done.get("error"):
+                    failures.setdefault(manifest.run_as, user_reason(done["error"], manifest.run_as))
+                changed = changed or done["changed"]
+            gone, warnings = manifest.outcome(outcomes)
+            self.warnings.extend(warnings)
+            for entry in gone:
+                removed.append(
+                    {
+                        "identifier": entry.get("identifier"),
+                        "file": entry["file"],
+                        "path": entry["path"],
+                        "user": entry.get("user"),
+                        "accounts": entry["accounts"],
+                    }
+                )
+                if self.deployer.diff_mode:
+                    self.diffs.append(
+                        {
+                            "before_header": entry["path"],
+                            "after_header": "(absent)",
+                            "before": f"profile {entry.get('identifier')} ({', '.join(entry['accounts'])})\n",
+                            "after": "",
+                        }
+                    )
         files = [f for f in files if f.get("user") not in failures] + self.failed_users(failures)
         result = {
-            "changed": any(entry["changed"] for entry in files),
+            "changed": changed,
             "profiles": files,
+            "removed": removed,
             "skipped_accounts": rendered.skipped,
         }
         if failures:

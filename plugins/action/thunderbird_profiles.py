@@ -11,6 +11,8 @@ directories and files.
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.mailops.clients.plugins.module_utils._files import MAX_SIZE
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     dir_spec,
@@ -20,6 +22,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     user_reason,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import present
+from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import Manifest, relative_name
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
@@ -41,6 +44,9 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird impor
 )
 
 STALE_ROUNDS = 3  # reads and merges of a user whose files keep changing under the task
+
+
+MANIFEST_MAX_SIZE = 1024 * 1024
 
 
 class ActionModule(RendererAction):
@@ -106,13 +112,15 @@ class ActionModule(RendererAction):
         self._files.append((entry, label, dict(spec, shown=shown)))
         return entry
 
-    def _flush(self):
-        """Create the queued directories and write the queued files in one batch; complete their entries.
+    def _flush(self, removals=()):
+        """Create the queued directories, remove ``removals`` (outcomes in ``self._removals_done``) and write the
+        queued files in one batch; complete their entries.
 
         Returns ``{user: reason}`` for the run_as users who failed and the set of users with a stale file.
         """
         specs = [{k: v for k, v in spec.items() if k != "shown"} for _e, _l, spec in self._files]
-        outcome = self.deployer.apply(self._dirs, specs, before=self._task.diff)
+        outcome = self.deployer.apply(self._dirs, specs, before=self._task.diff, removals=removals)
+        self._removals_done = outcome["removals"]
         failed = {}
         stale = set()
         for done, spec in zip(outcome["directories"], self._dirs):
@@ -493,13 +501,44 @@ class ActionModule(RendererAction):
         mode = self._args["mode"] if self._args["mode"] is not None else "0644"
         owner, group = self._args["owner"], self._args["group"]
         written = []
+        # what was written under dest before (its manifest, plugin_utils/_manifest.py) and is not now (a domain
+        # without accounts) is removed while unchanged
+        template = self._args["xml_filename"]
+        names = {domain: template.replace("{domain}", domain) for domain in docs}
+        depth = template.count("/") + 1
+        manifest = None
+        if "{domain}" in template and all(relative_name(name, depth) for name in names.values()):
+            pattern = re.compile(
+                "^" + r"[A-Za-z0-9.-]+".join(re.escape(part) for part in template.split("{domain}")) + "$"
+            )
+            manifest = Manifest(dest, "thunderbird_autoconfig", lambda name: bool(pattern.match(name)), depth=depth)
+            entry = self.deployer.read({manifest.path: None}, MANIFEST_MAX_SIZE)[manifest.path]
+            problem = refusal(entry)
+            if problem is not None:
+                raise RendererError(problem, field="dest")
+            self.warnings.extend(manifest.load(entry))
         for domain in sorted(docs):
-            rel = self._args["xml_filename"].replace("{domain}", domain)
+            rel = names[domain]
             target = self.join(dest, rel)
             directory = target.rsplit("/", 1)[0]
             self._mkdir(directory, owner, group, "0755")
             entry = self._write(target, docs[domain].decode("utf-8"), owner, group, mode, "autoconfig")
             entry["domain"] = domain
             written.append(entry)
-        self._flush()
-        return {"files": written}
+            if manifest is not None:
+                ids = [a["id"] for a in self._args["accounts"] if a["domain"] == domain]
+                manifest.record(rel, docs[domain], ids)
+        removals = []
+        if manifest is not None:
+            removals = manifest.removals(self._args["backup"])
+            spec = manifest.spec(owner, group)
+            if spec is not None:
+                self._files.append(({"path": spec["path"], "changed": False}, "manifest", spec))
+        self._flush(removals)
+        removed = []
+        if manifest is not None:
+            gone, warnings = manifest.outcome(self._removals_done)
+            self.warnings.extend(warnings)
+            self._changed = self._changed or any(done["changed"] for done in self._removals_done)
+            removed = [{"path": entry["file"], "dest": entry["path"], "accounts": entry["accounts"]} for entry in gone]
+        return {"files": written, "removed": removed}

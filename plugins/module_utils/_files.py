@@ -33,6 +33,7 @@ import base64
 import contextlib
 import errno
 import grp
+import hashlib
 import json
 import os
 import pwd
@@ -342,6 +343,16 @@ def _open_regular(fd: int, name: str, path: str, limit):
 # -- inspect ---------------------------------------------------------------------------------------------
 
 
+def _lstat(fd: int, name: str, path: str):
+    """What is at ``name`` in ``fd`` (a link itself, not its target), or None when nothing is there."""
+    try:
+        return os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise FilesError(f"cannot inspect {path}: {_describe(exc)}") from None
+
+
 def _inspect_one(walker: _Walker, item: dict) -> dict:
     path = item["path"]
     entry = {"path": path, "exists": False, "type": None, "link_target": None, "content": None, "version": None}
@@ -353,12 +364,9 @@ def _inspect_one(walker: _Walker, item: dict) -> dict:
         if name is None:  # "/" itself
             entry.update(exists=True, type="directory")
             return entry
-        try:
-            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-        except (FileNotFoundError, NotADirectoryError):
+        st = _lstat(fd, name, path)
+        if st is None:
             return entry
-        except OSError as exc:
-            raise FilesError(f"cannot inspect {path}: {_describe(exc)}") from None
         entry.update(exists=True, type=_kind(st), version=_version(st))
         if entry["type"] == "link":
             try:
@@ -559,6 +567,71 @@ def _put(fd, name, path, spec, data, mode, uid, gid, check_mode) -> dict:
             os.close(opened[0])
 
 
+# -- removing --------------------------------------------------------------------------------------------
+
+
+def remove_file(spec: dict, check_mode: bool = False, walker=None) -> dict:
+    """Remove the regular file ``spec["path"]``, only when it is still what the caller wrote.
+
+    ``spec`` keys: path, expect_sha256 (hex digest of the bytes the caller wrote, or None for no check), backup
+    (bool: keep a copy first), max_size (a larger file is left alone). The last component is never followed
+    (a symbolic link there is left alone, as is anything that is not a regular file), and the file is unlinked
+    relative to the directory descriptor it was checked through, only when it is still the same inode. Returns
+    ``{"path", "changed", "existed"}`` plus ``backup_file`` when a backup was made and ``kept`` (why it was left:
+    ``changed`` when its bytes are not the expected ones, ``not_a_file`` when a link or something other than a
+    regular file is there, ``too_large``).
+    """
+    walker = walker or _Walker()
+    path = spec["path"]
+    result = {"path": path, "changed": False, "existed": False}
+    try:
+        fd, name, _where = walker.resolve(path, follow_last=False)
+    except _Missing:
+        return result
+    try:
+        if name is None:
+            return dict(result, existed=True, kept="not_a_file")
+        st = _lstat(fd, name, path)
+        if st is None:
+            return result
+        result["existed"] = True
+        if not stat.S_ISREG(st.st_mode):
+            return dict(result, kept="not_a_file")
+        limit = spec.get("max_size") or MAX_SIZE
+        if st.st_size > limit:
+            return dict(result, kept="too_large")
+        opened = _open_regular(fd, name, path, limit)
+        if opened is None:
+            return dict(result, existed=False)
+        handle, st, old = opened
+        os.close(handle)
+        expected = spec.get("expect_sha256")
+        if expected and hashlib.sha256(old).hexdigest() != str(expected).lower():
+            return dict(result, kept="changed")
+        result["changed"] = True
+        if check_mode:
+            return result
+        if spec.get("backup"):
+            result["backup_file"] = _backup(fd, name, path, old, st)
+        try:
+            current = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return dict(result, changed=False, existed=False)
+        if _version(current) != _version(st):  # replaced since it was checked: leave what is there now
+            if "backup_file" in result:
+                _discard(fd, os.path.basename(result.pop("backup_file")))
+            return dict(result, changed=False, kept="changed")
+        try:
+            os.unlink(name, dir_fd=fd)
+        except FileNotFoundError:
+            return dict(result, changed=False, existed=False)
+        except OSError as exc:
+            raise FilesError(f"cannot remove {path}: {_describe(exc)}") from None
+        return result
+    finally:
+        os.close(fd)
+
+
 # -- batches, per user -----------------------------------------------------------------------------------
 
 
@@ -576,14 +649,22 @@ def _inspect_batch(items) -> list:
 
 
 def _apply_batch(work, check_mode: bool) -> dict:
-    """One identity's directories then files; a stale file (``expect``) stops every write of the batch."""
-    directories, files = work
+    """One identity's directories, removals, then files; a stale file (``expect``) stops every write and removal
+    of the batch. Removals come before the files so that a file written last (a manifest of what is there) is
+    written only when every removal before it was done."""
+    directories, files, removals = work
     walker = _Walker()
     dir_results = [
         {"path": spec["path"], "changed": _ensure_directory(walker, spec, check_mode)} for _i, spec in directories
     ]
     file_results = []
     stale = any(_is_stale(walker, spec) for _index, spec in files)
+    removal_results = [
+        {"path": spec["path"], "changed": False, "existed": True, "stale": True}
+        if stale
+        else remove_file(spec, check_mode, walker)
+        for _index, spec in removals
+    ]
     for _index, spec in files:
         if stale:
             file_results.append({"path": spec["path"], "changed": False, "existed": True, "stale": True})
@@ -591,7 +672,7 @@ def _apply_batch(work, check_mode: bool) -> dict:
         done = put_file(spec, check_mode, walker)
         stale = bool(done.get("stale"))
         file_results.append(done)
-    return {"directories": dir_results, "files": file_results}
+    return {"directories": dir_results, "files": file_results, "removals": removal_results}
 
 
 def _is_stale(walker: _Walker, spec: dict) -> bool:
@@ -725,22 +806,34 @@ def inspect(items: list) -> list:
     return out
 
 
-def apply(directories: list, files: list, check_mode: bool = False) -> dict:
-    """Create/correct ``directories`` (in order), then put every file; returns per-item outcomes and ``changed``.
+def apply(directories: list, files: list, check_mode: bool = False, removals: list = ()) -> dict:
+    """Create/correct ``directories`` (in order), remove ``removals`` (``remove_file`` specs), then put every file;
+    returns per-item outcomes (``directories``, ``files``, ``removals``) and ``changed``.
 
     Items with ``run_as`` are done by that user (see the module docstring), one child per user; when one of them
     fails, every item of that user carries ``error`` and the other users are still written.
     """
+    removals = list(removals or [])
     dir_results: list = [None] * len(directories)
     file_results: list = [None] * len(files)
-    count = len(directories)
-    for user, group in _by_identity([*directories, *files]).items():
-        work = ([(i, spec) for i, spec in group if i < count], [(i - count, spec) for i, spec in group if i >= count])
+    removal_results: list = [None] * len(removals)
+    first_file = len(directories)
+    first_removal = first_file + len(files)
+    for user, group in _by_identity([*directories, *files, *removals]).items():
+        work = (
+            [(i, spec) for i, spec in group if i < first_file],
+            [(i - first_file, spec) for i, spec in group if first_file <= i < first_removal],
+            [(i - first_removal, spec) for i, spec in group if i >= first_removal],
+        )
         if user is None:
             done, error = _apply_batch(work, check_mode), None
         else:
             done, error = _as_user(user, lambda w: _apply_batch(w, check_mode), work)
-        for key, results, target in (("directories", dir_results, work[0]), ("files", file_results, work[1])):
+        for key, results, target in (
+            ("directories", dir_results, work[0]),
+            ("files", file_results, work[1]),
+            ("removals", removal_results, work[2]),
+        ):
             for position, (index, spec) in enumerate(target):
                 if error is not None:
                     results[index] = {"path": spec["path"], "changed": False, "error": f"user {user}: {error}"}
@@ -749,5 +842,6 @@ def apply(directories: list, files: list, check_mode: bool = False) -> dict:
     return {
         "directories": dir_results,
         "files": file_results,
-        "changed": any(r["changed"] for r in dir_results + file_results),
+        "removals": removal_results,
+        "changed": any(r["changed"] for r in dir_results + file_results + removal_results),
     }

@@ -24,6 +24,15 @@ description:
     any other V(0644).
   - Diff mode shows the plist text with every password replaced by C(********) (C(******** \(changed\)) when it
     changed). Results, diffs and errors never contain a password.
+  - What the action wrote into a directory is recorded beside the profiles in C(.mailops-clients-apple_mail.json)
+    (file name, account ids, SHA-256 and C(PayloadIdentifier) of each profile; mode V(0600)). A profile listed
+    there and not written in this run (its accounts have C(state=absent), left the inventory, were renamed, or
+    moved to another profile) is removed, only while its bytes are still the ones written (else it is left with a
+    warning). A removed profile is in RV(removed): give its C(identifier) to the MDM, which removes the profile
+    from the devices. See C(docs/lifecycle.md).
+  - With C({user}) in O(dest_dir) each user's directory is read and written as that user, its manifest included
+    (untrusted input there); the users looked at are those of the profiles, of the absent accounts and O(users).
+    With O(accounts=[]) every profile recorded in the manifest is removed (host-level removal).
 author:
   - mailops.clients contributors (@mailops)
 options:
@@ -72,6 +81,14 @@ options:
     description: Create missing directories (with O(owner), O(group), O(dir_mode)).
     type: bool
     default: true
+  users:
+    description:
+      - With C({user}) in O(dest_dir), more users whose directory is looked at for profiles to remove (a user
+        who has no account in O(accounts) any more, not even an absent one).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
   expiry_warn_days:
     description: Warn when the signing certificate expires within this many days (an expired one always warns).
     type: int
@@ -167,6 +184,36 @@ profiles:
       description: Backup of the replaced file, when O(backup=true) and a file was replaced.
       type: str
       returned: when a backup was made
+removed:
+  description:
+    - The profiles removed from the target (or that would be, in check mode) because they were written by an
+      earlier run and not now. An MDM removes each from the devices by its C(identifier).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    identifier:
+      description: C(PayloadIdentifier) of the removed profile.
+      type: str
+      sample: com.example.mail.bob
+    file:
+      description: File name.
+      type: str
+      sample: bob.mobileconfig
+    path:
+      description: Path of the removed file on the target.
+      type: str
+      sample: /srv/profiles/mac1/bob.mobileconfig
+    user:
+      description: User of the profile.
+      type: str
+      sample: bob
+    accounts:
+      description: Ids of the accounts the profile held.
+      type: list
+      elements: str
+      sample: [bob@example.test]
 skipped_accounts:
   description: Ids of accounts left out because their authentication cannot be expressed (with C(unsupported=skip)).
   returned: always

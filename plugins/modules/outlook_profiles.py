@@ -19,12 +19,22 @@ description:
   - C(<user>/mailops-outlook.reg) - every registry value for that user (Windows Registry Editor Version 5.00,
     UTF-16LE with BOM) for C(reg import), Group Policy Preferences or Intune; it refers to the other files by
     their Windows path below C(options.windows_dir).
+  - C(<user>/mailops-outlook-remove.reg) - the values this module wrote before and no longer writes (accounts with
+    C(state=absent) or gone from O(accounts), renames, server moves), deleted with C("name"=-); it keeps what it
+    removed so that a later import still removes it. What was written before is read from the previous C(.reg)
+    files in O(dest_dir) (of the accounts' users and of every user directory the manifest below lists), which
+    must be byte for byte as this module wrote them.
   - Passwords are never written; Outlook keeps them encrypted per user with DPAPI, which cannot be produced
     elsewhere. Inventory passwords are ignored with one entry in RV(notes).
   - Rendering runs on the controller. The target only receives finished files, replaced atomically (optionally
     with a backup); a file whose bytes are unchanged is not rewritten. None of
     the files holds a secret, so diff mode shows their text. Use C(delegate_to=localhost) to write on the
     controller; Windows hosts get the files and registry values from the P(mailops.clients.outlook#role) role.
+  - What was written under O(dest_dir) is recorded in C(<dest_dir>/.mailops-clients-outlook.json) (relative path,
+    account ids and SHA-256 of each file). A file listed there and not written in this run (its accounts have
+    C(state=absent), left the inventory or were renamed; a user or mail domain has no file any more) is removed,
+    only while its bytes are still the ones written (else it is left with a warning), and listed in RV(removed).
+    Directories are left in place. See C(docs/lifecycle.md).
 author:
   - mailops.clients contributors (@mailops)
 options:
@@ -56,7 +66,9 @@ seealso:
     plugin_type: filter
   - module: ansible.builtin.copy
 notes:
-  - Files of accounts or domains removed from the inventory are left in place.
+  - A PRF cannot remove an account from an Outlook profile, and accounts Outlook already created stay in it when
+    their registry values are removed; RV(notes) says so when values were removed. Values under Outlook's own
+    account keys (C(options.profile_registry)) are not deleted when their account is gone.
 """
 
 EXAMPLES = r"""
@@ -87,7 +99,7 @@ files:
       type: str
       sample: alice/autodiscover/example.test.xml
     kind:
-      description: V(autodiscover), V(prf) or V(reg).
+      description: V(autodiscover), V(prf), V(reg) or V(reg-remove).
       type: str
     user:
       description: OS user of the file (V(null) for accounts without a user).
@@ -116,12 +128,39 @@ registry:
   returned: always
   type: list
   elements: dict
+removed_registry:
+  description:
+    - The registry values deleted by the C(mailops-outlook-remove.reg) files of users whose name is known - C(key),
+      C(name), C(type) (V(delete)), C(data) (V(null)), C(user).
+  returned: always
+  type: list
+  elements: dict
 windows:
   description:
     - What the role applies on a Windows host, as P(mailops.clients.mail_outlook_windows#filter) returns it
       (C(files) for C(win_copy), C(registry) for C(win_regedit)).
   returned: always
   type: dict
+removed:
+  description: The files removed (or that would be, in check mode) because an earlier run wrote them and this did not.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    path:
+      description: Path relative to O(dest_dir).
+      type: str
+      sample: bob/autodiscover/other.test.xml
+    dest:
+      description: Path of the removed file on the target.
+      type: str
+      sample: /srv/outlook/pc1/bob/autodiscover/other.test.xml
+    accounts:
+      description: Ids of the accounts the file was written for.
+      type: list
+      elements: str
+      sample: [bob@other.test]
 skipped_accounts:
   description:
     - Accounts left out of a mechanism (with C(options.unsupported=skip)) - C(id), C(mechanism), C(reason).

@@ -7,7 +7,7 @@
 
 DOCUMENTATION = r"""
 module: rendered_files
-short_description: Inspect paths, create directories and atomically replace many files in one module run
+short_description: Inspect paths, create directories, remove and atomically replace many files in one module run
 version_added: 0.1.0
 description:
   - The target side of the renderer actions (P(mailops.clients.thunderbird_profiles#module),
@@ -16,7 +16,10 @@ description:
     C(stat), C(slurp), C(file) and C(copy) run per file.
   - Usable on its own to put a set of finished files (for example rendered on the controller) in place.
   - Order of work is O(inspect), then O(directories) in the order given (missing parents are created with the
-    same attributes), then O(files).
+    same attributes), then O(remove), then O(files) (per O(files[].run_as) user).
+  - A file in O(remove) is removed only when it is a regular file (a symbolic link or anything else there is left
+    alone) and, with O(remove[].expect_sha256), only while its bytes are still the ones that were written; it is
+    unlinked through the descriptor of its directory, as the same inode that was checked.
   - A file whose bytes are already right is not rewritten, only its mode and owner are corrected. A changed file
     is written to a temporary file in its directory (owner and mode set on its descriptor) and moved over the old
     one in one step, optionally after a backup.
@@ -152,6 +155,33 @@ options:
             written and RV(files[].stale) is returned, so that the caller can read and merge again.
         type: list
         elements: int
+  remove:
+    description: Files to remove, with the same rules for directories and links as O(files) (see the description).
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
+    suboptions:
+      path:
+        description: The file.
+        type: path
+        required: true
+      expect_sha256:
+        description:
+          - The SHA-256 (hex) of the bytes that were written there. When the file holds other bytes now it is left
+            alone and RV(removed[].kept) is V(changed).
+        type: str
+      backup:
+        description: Keep a copy of the file (C(<name>.<pid>.<date>@<time>~), same mode) before removing it.
+        type: bool
+        default: false
+      max_size:
+        description: A file larger than this (bytes) is left alone (RV(removed[].kept) is V(too_large)).
+        type: int
+        default: 16777216
+      run_as:
+        description: Remove the file as this user (see O(inspect[].run_as)).
+        type: str
 """
 
 EXAMPLES = r"""
@@ -168,6 +198,13 @@ EXAMPLES = r"""
       - path: /etc/thunderbird/mailops.cfg
         content: "{{ lookup('ansible.builtin.file', 'mailops.cfg') | b64encode }}"
         mode: "0644"
+
+- name: Remove a profile this task wrote earlier, only if nobody changed it since, keeping a backup
+  mailops.clients.rendered_files:
+    remove:
+      - path: /srv/profiles/alice.mobileconfig
+        expect_sha256: "{{ recorded_sha256 }}"
+        backup: true
 
 - name: Read a file and see whether a lock link exists
   mailops.clients.rendered_files:
@@ -273,6 +310,47 @@ files:
       type: str
       returned: when that user failed
       sample: "user alice: cannot write /home/alice/x/user.js: Permission denied"
+removed:
+  description: One entry per O(remove) item.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    path:
+      description: The file.
+      type: str
+      sample: /srv/profiles/alice.mobileconfig
+    changed:
+      description: Whether it was removed (or would be, in check mode).
+      type: bool
+      sample: true
+    existed:
+      description: Whether anything was there.
+      type: bool
+      sample: true
+    kept:
+      description:
+        - Why something that is there was left alone, V(changed) (its bytes are not O(remove[].expect_sha256)),
+          V(not_a_file) (a link, directory or other) or V(too_large).
+      type: str
+      returned: when it was left alone
+      sample: changed
+    backup_file:
+      description: The copy kept before removing.
+      type: str
+      returned: when a backup was made
+      sample: /srv/profiles/alice.mobileconfig.4242.2026-12-02@14:00:00~
+    stale:
+      description: A file of the same user changed since it was read (O(files[].expect)); nothing was removed.
+      type: bool
+      returned: when that happened
+      sample: true
+    error:
+      description: Why its O(remove[].run_as) user failed.
+      type: str
+      returned: when that user failed
+      sample: "user alice: cannot open /home/alice/x: Permission denied"
 msg:
   description: When a user failed, each user's reason (the other users were done).
   type: str
@@ -341,6 +419,18 @@ def main():
                     "expect": {"type": "list", "elements": "int"},
                 },
             },
+            "remove": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "expect_sha256": {"type": "str"},
+                    "backup": {"type": "bool", "default": False},
+                    "max_size": {"type": "int", "default": MAX_SIZE},
+                    "run_as": {"type": "str"},
+                },
+            },
         },
         supports_check_mode=True,
     )
@@ -353,7 +443,7 @@ def main():
         files.append(dict(item, content=data, before=item["return_before"]))
     try:
         inspected = inspect(module.params["inspect"])
-        outcome = apply(module.params["directories"], files, module.check_mode)
+        outcome = apply(module.params["directories"], files, module.check_mode, module.params["remove"])
     except FilesError as exc:
         module.fail_json(msg=str(exc))
     for entry in inspected:
@@ -366,8 +456,10 @@ def main():
         "inspected": inspected,
         "directories": outcome["directories"],
         "files": outcome["files"],
+        "removed": outcome["removals"],
     }
-    errors = [e["error"] for e in inspected + outcome["directories"] + outcome["files"] if e.get("error")]
+    done = inspected + outcome["directories"] + outcome["files"] + outcome["removals"]
+    errors = [e["error"] for e in done if e.get("error")]
     if errors:
         module.fail_json(msg="; ".join(dict.fromkeys(errors)), **result)
     module.exit_json(**result)

@@ -503,6 +503,13 @@ def _user_of(account: dict, opts: RenderOptions) -> str | None:
     return account.get("user") or opts.default_user
 
 
+def absent_users(accounts: list, options: dict | RenderOptions | None = None) -> list:
+    """The users (or ``default_user``, or None) whose profiles held the absent accounts, in first-seen order: where
+    a per-user destination has to look for what to remove."""
+    opts = options if isinstance(options, RenderOptions) else options_from_dict(options)
+    return list(dict.fromkeys(_user_of(a, opts) for a in accounts if isinstance(a, dict) and is_absent(a)))
+
+
 def render_profiles(accounts: list, options: dict | RenderOptions | None = None) -> RenderResult:
     """Profiles (one per user, or one per account) for a host's normalized accounts.
 

@@ -25,6 +25,11 @@ it. Usage inside a renderer's ``render``::
     [done] = deployer.put_files([file_spec(dest, data, mode="0644", backup=True)], dir_mode="0755")
     # done: {"changed": bool, "backup_file": str (when one was made), "before": bytes or None (with before=True)}
     deployer.apply([dir_spec(...)], [file_spec(...)])     # explicit directories, raw per-item outcomes
+    done, removed = deployer.deploy([file_spec(...)], [removal_spec(path, expect_sha256=...)])
+    # removal outcome: {"changed", "existed", "kept" (why left: changed/not_a_file/too_large), "backup_file"}
+
+What a renderer wrote into a directory is recorded beside it (plugin_utils/_manifest.py), which tells a later
+run what to remove.
 """
 
 from __future__ import annotations
@@ -65,6 +70,18 @@ def file_spec(
         "tighten_first": bool(tighten_first),
         "run_as": run_as,
         "expect": expect,
+        "max_size": max_size,
+    }
+
+
+def removal_spec(path, expect_sha256=None, backup=False, run_as=None, max_size=_files.MAX_SIZE) -> dict:
+    """A file to remove (``_files.remove_file``): only a regular file, only while its bytes hash to
+    ``expect_sha256`` (when given), as ``run_as`` (a file in a user's home)."""
+    return {
+        "path": path,
+        "expect_sha256": expect_sha256,
+        "backup": bool(backup),
+        "run_as": run_as,
         "max_size": max_size,
     }
 
@@ -156,17 +173,20 @@ class Deployer:
             [{"path": p, "follow": True, "read": True, "run_as": u, "max_size": max_size} for p, u in paths.items()]
         )
 
-    def apply(self, directories: list, files: list, before: bool = False) -> dict:
-        """Create ``directories``, then put ``files`` (specs from dir_spec/file_spec), in one batch.
+    def apply(self, directories: list, files: list, before: bool = False, removals: list = ()) -> dict:
+        """Create ``directories``, remove ``removals`` (removal_spec), then put ``files`` (dir_spec/file_spec), in
+        one batch (per run_as user: directories, removals, files).
 
         With ``before`` the old bytes of every changed file come back (for diffs). Returns
-        ``{"changed", "directories": [...], "files": [...]}`` in the order given.
+        ``{"changed", "directories": [...], "files": [...], "removals": [...]}`` in the order given; a removal
+        outcome is ``_files.remove_file``'s (``changed``, ``existed``, ``kept``, ``backup_file``, ``error``).
         """
-        if not directories and not files:
-            return {"changed": False, "directories": [], "files": []}
+        removals = list(removals or [])
+        if not directories and not files and not removals:
+            return {"changed": False, "directories": [], "files": [], "removals": []}
         if self.in_process:
             try:
-                return _files.apply(directories, [dict(f, before=before) for f in files], self.check_mode)
+                return _files.apply(directories, [dict(f, before=before) for f in files], self.check_mode, removals)
             except _files.FilesError as exc:
                 raise AnsibleActionFail(str(exc)) from None
         args = {
@@ -174,12 +194,18 @@ class Deployer:
             "files": [
                 dict(f, content=base64.b64encode(f["content"]).decode("ascii"), return_before=before) for f in files
             ],
+            "remove": removals,
         }
         res = self._module(args)
         for entry in res["files"]:
             if "before" in entry:
                 entry["before"] = None if entry["before"] is None else base64.b64decode(entry["before"])
-        return {"changed": bool(res.get("changed")), "directories": res["directories"], "files": res["files"]}
+        return {
+            "changed": bool(res.get("changed")),
+            "directories": res["directories"],
+            "files": res["files"],
+            "removals": res.get("removed", []),
+        }
 
     def put_files(self, files: list, dir_mode=None, create_dirs: bool = True, before: bool = False) -> list:
         """Put ``files`` (file_spec), creating each parent directory first unless ``create_dirs`` is false.
@@ -188,8 +214,17 @@ class Deployer:
         backup was made, ``before`` (old bytes or None) when asked for and the file changed, ``error`` when its
         ``run_as`` user failed, ``stale`` when it changed since it was read.
         """
+        return self.deploy(files, (), dir_mode, create_dirs, before)[0]
+
+    def deploy(self, files: list, removals=(), dir_mode=None, create_dirs: bool = True, before: bool = False):
+        """``put_files`` and the removals (removal_spec, e.g. ``_manifest.Manifest.removals``) in one batch.
+
+        Returns ``(file outcomes as put_files gives them, removal outcomes)``; a removal outcome has ``changed``
+        (removed, or would be in check mode), ``existed``, ``kept`` (why a file that is there was left:
+        ``changed``, ``not_a_file``, ``too_large``), ``backup_file``, ``error`` (its run_as user failed).
+        """
         directories = parent_dirs(files, dir_mode) if create_dirs else []
-        outcome = self.apply(directories, files, before=before)
+        outcome = self.apply(directories, files, before=before, removals=removals)
         dir_changed = {d["path"]: d["changed"] for d in outcome["directories"]}
         results = []
         for spec, done in zip(files, outcome["files"]):
@@ -201,7 +236,7 @@ class Deployer:
                 if key in done and (key != "before" or done["changed"]):
                     result[key] = done[key]
             results.append(result)
-        return results
+        return results, outcome["removals"]
 
     def cleanup(self) -> None:
         self._action._remove_tmp_path(self._action._connection._shell.tmpdir)

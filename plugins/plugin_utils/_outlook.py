@@ -31,6 +31,14 @@ Office Customization Tool, KB 310516 (.reg syntax); decisions (also in docs/outl
   that ignores ``Encryption`` fails closed (implicit TLS) instead of falling back to clear text.
 * Every text format has exactly one escaping function: `reg_quote` (.reg), `prf_value` (PRF); XML is
   produced by ElementTree.
+* Removal (accounts with ``state: absent``, accounts gone from the inventory, renames, server moves): what this
+  module wrote before is read back from its own previous ``.reg`` files in the output directory (`parse_reg`
+  accepts only what `render_reg` writes, byte for byte). Every value written before and not now is deleted
+  with ``"name"=-`` in a separate ``mailops-outlook-remove.reg`` per user (Microsoft, "How to add, modify, or
+  delete registry subkeys and values by using a .reg file"), which keeps the values it deleted, so importing
+  it again (a client that was offline) removes them too. Never deleted: values another account still needs
+  (they are written now), values of Outlook account keys the profile registry mechanism only patched, and whole
+  keys (none of the keys is the collection's alone). A PRF cannot remove an account.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ import unicodedata
 import xml.etree.ElementTree as ET  # noqa: S405  (we only write XML here)
 from dataclasses import asdict, dataclass, field
 
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import is_absent
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
 
@@ -61,6 +70,10 @@ REG_TYPES = ("REG_SZ", "REG_DWORD", "REG_BINARY", "delete")
 WIN_REGEDIT_TYPES = {"REG_SZ": "string", "REG_DWORD": "dword", "REG_BINARY": "binary"}
 
 FILE_PREFIX = "mailops-outlook"
+REG_FILE = f"{FILE_PREFIX}.reg"
+REMOVAL_REG_FILE = f"{FILE_PREFIX}-remove.reg"
+SHARED_LABEL = "shared"
+PROFILES_KEY = f"{OUTLOOK_KEY}\\Profiles"
 AUTODISCOVER_DIR = "autodiscover"
 
 EXCLUDE_SWITCHES = {
@@ -72,6 +85,7 @@ EXCLUDE_SWITCHES = {
     "last_known_good_url": "ExcludeLastKnownGoodURL",
     "explicit_o365_endpoint": "ExcludeExplicitO365Endpoint",
 }
+_AUTODISCOVER_SWITCHES = frozenset(n.casefold() for n in ("PreferLocalXML", *EXCLUDE_SWITCHES.values()))
 PRF_OVERWRITE = ("Append", "Yes", "No")
 PRF_IMPORT = ("registry", "none")
 UNSUPPORTED_ACTIONS = ("fail", "skip")
@@ -272,6 +286,98 @@ def render_reg(values: list) -> bytes:
     return b"\xff\xfe" + text.encode("utf-16-le")
 
 
+_DWORD_RE = re.compile(r"dword:([0-9a-f]{8})")
+_HEX_RE = re.compile(r"hex:((?:[0-9a-f]{2}(?:,[0-9a-f]{2})*)?)")
+
+
+def _reg_unquote(line: str, pos: int) -> tuple:
+    """The text of the quoted .reg string at ``line[pos]`` and the position after it (inverse of `reg_quote`)."""
+    if line[pos : pos + 1] != '"':
+        raise ValueError("a quoted string was expected")
+    out = []
+    i = pos + 1
+    while i < len(line):
+        char = line[i]
+        if char == "\\":
+            if line[i + 1 : i + 2] not in ("\\", '"'):
+                raise ValueError("an unknown escape sequence")
+            out.append(line[i + 1])
+            i += 2
+        elif char == '"':
+            return "".join(out), i + 1
+        else:
+            out.append(char)
+            i += 1
+    raise ValueError("an unterminated string")
+
+
+def _reg_data(rest: str) -> tuple:
+    if rest == "-":
+        return "delete", None
+    if rest.startswith('"'):
+        data, end = _reg_unquote(rest, 0)
+        if end != len(rest):
+            raise ValueError("text after a closing quote")
+        return "REG_SZ", data
+    match = _DWORD_RE.fullmatch(rest)
+    if match:
+        return "REG_DWORD", int(match.group(1), 16)
+    match = _HEX_RE.fullmatch(rest)
+    if match:
+        return "REG_BINARY", bytes.fromhex(match.group(1).replace(",", ""))
+    raise ValueError("value data this collection does not write")
+
+
+def parse_reg(data: bytes, what: str) -> list:
+    """The values of a .reg file that `render_reg` wrote, as `RegValue` (no user, no mechanism).
+
+    Strict: the values read are written again with `render_reg` and must give the same bytes, so a file edited
+    by hand, exported by another tool or cut short is refused (`RegFileError` naming ``what``), never half
+    trusted: removals are derived from it, and only values this collection wrote may be removed.
+    """
+
+    def refuse(reason: str) -> RegFileError:
+        return RegFileError(
+            f"{what} is not a .reg file as mailops.clients writes it ({reason}), so the values written before "
+            "cannot be known. Fix: restore it from its backup, or delete it (then values it set are not removed)"
+        )
+
+    if not data.startswith(b"\xff\xfe") or len(data) % 2:
+        raise refuse("not UTF-16LE with a byte-order mark")
+    try:
+        text = data[2:].decode("utf-16-le")
+    except UnicodeDecodeError:
+        raise refuse("not UTF-16LE") from None
+    lines = text.split("\r\n")
+    if lines[0] != REG_HEADER:
+        raise refuse(f"the first line is not {REG_HEADER!r}")
+    values = []
+    key = None
+    for number, line in enumerate(lines[1:], 2):
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            key = line[1:-1]
+            continue
+        try:
+            if key is None:
+                raise ValueError("a value outside a key")
+            name, end = _reg_unquote(line, 0)
+            if line[end : end + 1] != "=":
+                raise ValueError("no '=' after the value name")
+            kind_, value = _reg_data(line[end + 1 :])
+        except ValueError as exc:
+            raise refuse(f"line {number}: {exc}") from None
+        values.append(RegValue(key, name, kind_, value))
+    try:
+        same = render_reg(values) == data
+    except RegFileError as exc:
+        raise refuse(str(exc)) from None
+    if not same:
+        raise refuse("its layout differs from what this collection writes")
+    return values
+
+
 # -- options --------------------------------------------------------------------------------------
 
 
@@ -452,6 +558,10 @@ class RenderResult:
     warnings: list
     notes: list
     skipped: list
+    # values to delete (type ``delete``), from the removal .reg files of users whose name is known
+    removals: list = field(default_factory=list)
+    # Windows copies of files written before and not now: ``dest`` (Windows path), ``kind``, ``user``
+    removed_files: list = field(default_factory=list)
 
 
 def _check_text(value: str, account: str, what: str) -> str:
@@ -662,6 +772,49 @@ def _user_of(account: dict, opts: RenderOptions) -> str | None:
     return account.get("user") or opts.default_user
 
 
+def _label_of(user: str | None) -> str:
+    return directory_name(user) if user else SHARED_LABEL
+
+
+def _subkey_of(account: dict, opts: RenderOptions) -> str | None:
+    """The profile registry key of an account: mapped by id, email, or (after a rename) its previous email."""
+    for name in (account["id"], account["email"], account.get("previous_email")):
+        if name is not None and name in opts.profile_registry_subkeys:
+            return opts.profile_registry_subkeys[name]
+    return None
+
+
+def _is_absent(account) -> bool:
+    return isinstance(account, dict) and is_absent(account)
+
+
+_OUTPUT_PATH_RE = re.compile(
+    # user directory names and domains never start with a dot (directory_name strips them): no ".." either
+    rf"^(?!\.)[^/]+/(?:{re.escape(REG_FILE)}|{re.escape(REMOVAL_REG_FILE)}|{re.escape(FILE_PREFIX)}\.prf"
+    rf"|{re.escape(AUTODISCOVER_DIR)}/(?!\.)[^/]+\.xml)$"
+)
+
+
+def is_output_path(path: str) -> bool:
+    """Whether ``path`` (relative to the host's output directory) has the name of a file `render` writes."""
+    return isinstance(path, str) and bool(_OUTPUT_PATH_RE.match(path))
+
+
+def registry_file_paths(accounts: list, options: dict | RenderOptions | None = None, listed=()) -> list:
+    """The .reg files (paths relative to the host's output directory) whose previous bytes `render` needs.
+
+    For every user of ``accounts`` (present or absent) and every user directory of a file in ``listed`` (the
+    files written before, e.g. from the manifest of the output directory): the user's ``.reg`` (what was written
+    before) and removal ``.reg`` (what was removed before).
+    """
+    opts = options if isinstance(options, RenderOptions) else options_from_dict(options)
+    if not isinstance(accounts, list):
+        return []
+    labels = dict.fromkeys(_label_of(_user_of(a, opts)) for a in accounts if isinstance(a, dict))
+    labels.update(dict.fromkeys(path.split("/", 1)[0] for path in listed if is_output_path(path)))
+    return [f"{label}/{name}" for label in labels for name in (REG_FILE, REMOVAL_REG_FILE)]
+
+
 def _validate_account(account) -> dict:
     if not isinstance(account, dict) or "id" not in account:
         raise OutlookError("every account must be a normalized account dictionary (with an id)")
@@ -693,15 +846,20 @@ def _validate_account(account) -> dict:
     return account
 
 
-def render(accounts: list, options: dict | RenderOptions | None = None) -> RenderResult:
+def render(accounts: list, options: dict | RenderOptions | None = None, previous: dict | None = None) -> RenderResult:
     """Everything the role writes for one host's accounts (see the module docstring).
 
-    Files are ordered by user (first appearance), then Autodiscover XML (by domain), PRF, .reg. Raises
-    `OutlookError` / `UnsupportedError` naming the account and field.
+    Files are ordered by user (first appearance), then Autodiscover XML (by domain), PRF, .reg; then the removal
+    .reg files. Accounts with ``state: absent`` are not rendered. ``previous`` maps paths relative to the host's
+    output directory (`registry_file_paths`, and any other ``<user>/mailops-outlook[-remove].reg``) to the bytes
+    found there. Raises `OutlookError` / `UnsupportedError` naming the account and field, `RegFileError` for a
+    previous file this module did not write.
     """
     opts = options if isinstance(options, RenderOptions) else options_from_dict(options)
     if not isinstance(accounts, list):
         raise OutlookError(f"accounts must be a list of normalized accounts, got {kind(accounts)}")
+    absent = [_validate_absent(a) for a in accounts if _is_absent(a)]
+    accounts = [a for a in accounts if not _is_absent(a)]
     enabled = [m for m, on in zip(MECHANISMS, (opts.autodiscover, opts.prf, opts.profile_registry)) if on]
     warnings: list = []
     notes: list = []
@@ -728,9 +886,7 @@ def render(accounts: list, options: dict | RenderOptions | None = None) -> Rende
                 warnings.append(f"account {account_id}: left out of the Outlook {mechanism} output: {reason}")
                 continue
             if mechanism == "profile_registry":
-                subkey = opts.profile_registry_subkeys.get(account_id)
-                if subkey is None:
-                    subkey = opts.profile_registry_subkeys.get(account["email"])
+                subkey = _subkey_of(account, opts)
                 if subkey is None:
                     warnings.append(
                         f"account {account_id}: no profile registry values written: map it to the key of the "
@@ -787,6 +943,7 @@ def render(accounts: list, options: dict | RenderOptions | None = None) -> Rende
 
     files: list = []
     registry: list = []
+    written: dict = {}
     base = windows_dir(opts.windows_dir)
     seen_labels: dict = {}
     for user, bucket in per_user.items():
@@ -801,7 +958,164 @@ def render(accounts: list, options: dict | RenderOptions | None = None) -> Rende
         user_files, user_registry = _render_user(user, user_label, win_user_dir, bucket, opts)
         files.extend(user_files)
         registry.extend(user_registry)
-    return RenderResult(files=files, registry=registry, warnings=warnings, notes=notes, skipped=skipped)
+        written[user_label] = (user, [v for v in user_registry if v.type != "delete"])
+    removal = _removal_files(written, absent, previous or {}, opts)
+    current = {f.windows_path.casefold() for f in files if f.windows_path}
+    stale = [f for f in removal.removed_files if f["dest"].casefold() not in current]
+    files.extend(removal.files)
+    warnings.extend(removal.warnings)
+    notes.extend(removal.notes)
+    return RenderResult(
+        files=files,
+        registry=registry,
+        warnings=warnings,
+        notes=notes,
+        skipped=skipped,
+        removals=removal.registry,
+        removed_files=stale,
+    )
+
+
+def _validate_absent(account: dict) -> dict:
+    if "id" not in account or not isinstance(account.get("email"), str):
+        raise OutlookError("every account must be a normalized account dictionary (with an id and an email)")
+    return account
+
+
+def _ident(value: RegValue) -> tuple:
+    """Registry key paths and value names compare without regard to case."""
+    return (value.key.casefold(), value.name.casefold())
+
+
+def _mechanism_of(key: str) -> str:
+    folded = key.casefold()
+    if folded.startswith(PROFILES_KEY.casefold() + "\\"):
+        return "profile_registry"
+    return "prf" if folded == SETUP_KEY.casefold() else "autodiscover"
+
+
+def _previous_by_label(previous: dict) -> dict:
+    """``{label: (values set before, values removed before)}`` from the previous .reg files."""
+    found: dict = {}
+    for path in sorted(previous):
+        label, _sep, name = path.rpartition("/")
+        data = previous[path]
+        if data is None or "/" in label or name not in (REG_FILE, REMOVAL_REG_FILE):
+            continue
+        values = parse_reg(data, f"the previous {path}")
+        entry = found.setdefault(label, ([], []))
+        if name == REG_FILE:
+            entry[0].extend(v for v in values if v.type != "delete")
+        elif any(v.type != "delete" for v in values):
+            raise RegFileError(
+                f"the previous {path} sets values; a removal .reg only deletes. Fix: restore it from its backup, or "
+                "delete it (then the values it removed are not removed again)"
+            )
+        else:
+            entry[1].extend(values)
+    return found
+
+
+def _implicit_user(label: str):
+    """The user of a directory no account names any more: None for shared, the name when the label is one."""
+    if label == SHARED_LABEL:
+        return None, True
+    if re.fullmatch(r"x-[0-9a-f]{10}", label) or directory_name(label) != label:
+        return None, False
+    return label, True
+
+
+def _files_named_by(values: list, label: str, user) -> list:
+    """The Windows files that values set before point to, when they have the names this module gives its files.
+
+    An Autodiscover value ``<domain>`` = ``<dir>\\<label>\\autodiscover\\<domain>.xml`` and ``ImportPRF`` =
+    ``<dir>\\<label>\\mailops-outlook.prf``; any other path is not ours and is never listed.
+    """
+    found = []
+    for value in values:
+        if value.type != "REG_SZ" or not _WINDOWS_DIR_RE.match(value.data):
+            continue
+        mechanism = _mechanism_of(value.key)
+        if mechanism == "autodiscover" and value.name.casefold() not in _AUTODISCOVER_SWITCHES:
+            tail, kind_ = f"\\{label}\\{AUTODISCOVER_DIR}\\{value.name}.xml", "autodiscover"
+        elif mechanism == "prf" and value.name.casefold() == "importprf":
+            tail, kind_ = f"\\{label}\\{FILE_PREFIX}.prf", "prf"
+        else:
+            continue
+        if value.data.casefold().endswith(tail.casefold()) and len(value.data) > len(tail):
+            found.append({"dest": value.data, "kind": kind_, "user": user})
+    return found
+
+
+def _removal_files(written: dict, absent: list, previous: dict, opts: RenderOptions) -> RenderResult:
+    """The removal .reg per user: every value written before (or removed before) that is not written now.
+
+    ``written``: ``{label: (user, values set now)}``. Values of the shared user (no ``user``) may be imported
+    into any user's HKEY_CURRENT_USER, so they are never deleted for a named user, and the shared user deletes
+    nothing a named user still sets.
+    """
+    out = RenderResult(files=[], registry=[], warnings=[], notes=[], skipped=[])
+    before = _previous_by_label(previous)
+    absent_by_label: dict = {}
+    for account in absent:
+        user = _user_of(account, opts)
+        absent_by_label.setdefault(_label_of(user), (user, []))[1].append(account["id"])
+    shared_now = {_ident(v) for v in written.get(SHARED_LABEL, (None, []))[1]}
+    everyone_now = {_ident(v) for _user, values in written.values() for v in values}
+    for label in dict.fromkeys([*written, *absent_by_label, *before]):
+        if label in written or label in absent_by_label:
+            user, known = (written.get(label) or absent_by_label[label])[0], True
+        else:
+            user, known = _implicit_user(label)
+        now_values = written.get(label, (None, []))[1]
+        now = {_ident(v) for v in now_values} | (everyone_now if label == SHARED_LABEL else shared_now)
+        now_keys = {v.key.casefold() for v in now_values}
+        set_before, removed_before = before.get(label, ([], []))
+        if known:
+            out.removed_files.extend(_files_named_by(set_before, label, user))
+        gone: dict = {}
+        patched: list = []
+        for value in [*set_before, *removed_before]:
+            if _ident(value) in now:
+                continue
+            patched_key = value.type != "delete" and _mechanism_of(value.key) == "profile_registry"
+            if patched_key and value.key.casefold() not in now_keys:
+                # Outlook created this account key and binds it to its MAPI store; only MAPI may remove an
+                # account (KB 266352), so its values stay rather than leave a broken account behind.
+                patched.append(value.key.rsplit("\\", 1)[1])
+                continue
+            gone.setdefault(
+                _ident(value), RegValue(value.key, value.name, "delete", None, user, _mechanism_of(value.key))
+            )
+        values = [gone[ident] for ident in sorted(gone)]
+        rel = f"{label}/{REMOVAL_REG_FILE}"
+        who = f"user {user}" if user else f"user directory {label}"
+        if values or previous.get(rel) is not None:
+            # once written, the removal file stays (empty when nothing is left to remove), so that no older copy
+            # of it could delete a value that is written again
+            ids = absent_by_label.get(label, (None, []))[1]
+            out.files.append(OutFile(rel, "reg-remove", user, render_reg(values), None, list(ids)))
+            if known:
+                out.registry.extend(values)
+            elif values:
+                out.warnings.append(
+                    f"{who}: the registry values in {rel} are not deleted on a Windows host: the user name of "
+                    "that directory is not known. Fix: list the removed account with state: absent and its user"
+                )
+        if patched:
+            out.notes.append(
+                f"{who}: Outlook account key(s) {', '.join(dict.fromkeys(patched))} of profile "
+                f"{opts.profile_name} keep the values the profile registry mechanism wrote: Outlook created those "
+                "accounts and only Outlook can remove them (File > Account Settings > Remove)"
+            )
+        if any(_ident(v) not in now for v in set_before):
+            out.notes.append(
+                f"{who}: accounts that Outlook already created from removed settings stay in the Outlook profile: "
+                "remove them in Outlook (File > Account Settings > Remove). A PRF cannot remove an account (it "
+                "only adds accounts, or with OverwriteProfile=Yes replaces the whole profile, also dropping "
+                "accounts added by hand)"
+            )
+    return out
 
 
 def _render_user(user, user_label, win_user_dir, bucket, opts):
@@ -853,7 +1167,7 @@ def _render_user(user, user_label, win_user_dir, bucket, opts):
                 RegValue(SETUP_KEY, "FirstRun", "delete", None, user, "prf", on_prf_change=True),
             ]
     for account in bucket["profile_registry"]:
-        subkey = opts.profile_registry_subkeys.get(account["id"]) or opts.profile_registry_subkeys[account["email"]]
+        subkey = _subkey_of(account, opts)
         registry += _profile_registry_values(account, subkey, opts, user)
     if registry:
         ids = list(dict.fromkeys(a["id"] for m in MECHANISMS for a in bucket[m]))
@@ -868,6 +1182,8 @@ def windows_items(result: RenderResult) -> dict:
     ``dir`` (its directory), ``kind``, ``user``. ``registry``: ``path`` (``HKCU:\\...``), ``name``, ``type``
     (string, dword, binary), ``data`` (binary as comma-separated hex, as regedit exports it), ``state``
     (present/absent), ``user``, ``on_prf_change`` (apply only when the user's PRF file changed).
+    ``removed_files``: ``dest``, ``kind``, ``user`` of the Windows copies that values written before pointed to and
+    that are not written now (for ``win_file`` with ``state: absent``).
     """
     files = [
         {
@@ -881,7 +1197,7 @@ def windows_items(result: RenderResult) -> dict:
         if f.windows_path
     ]
     registry = []
-    for value in result.registry:
+    for value in [*result.registry, *result.removals]:
         item = {
             "path": "HKCU:" + value.key[len(HKCU) :],
             "name": value.name,
@@ -897,7 +1213,7 @@ def windows_items(result: RenderResult) -> dict:
                 data = ",".join(f"{b:02x}" for b in data)
             item.update(type=WIN_REGEDIT_TYPES[value.type], data=data, state="present")
         registry.append(item)
-    return {"files": files, "registry": registry}
+    return {"files": files, "registry": registry, "removed_files": [dict(f) for f in result.removed_files]}
 
 
 def reg_entries(values: list) -> list:

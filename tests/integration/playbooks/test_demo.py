@@ -126,9 +126,10 @@ def test_provision_writes_the_listed_clients_of_each_host(provisioned):
             "frontdesk/mailops.default/user.js",
             "frontdesk/profiles.ini",
         ],
-        "mac-bob/apple_mail": ["mac-bob/bob.mobileconfig"],
+        "mac-bob/apple_mail": ["mac-bob/.mailops-clients-apple_mail.json", "mac-bob/bob.mobileconfig"],
         "mac-bob/thunderbird": ["bob/mailops.default/prefs.js", "bob/mailops.default/user.js", "bob/profiles.ini"],
         "win-carol/outlook": [
+            "win-carol/.mailops-clients-outlook.json",
             "win-carol/carol/autodiscover/example.org.xml",
             "win-carol/carol/autodiscover/example.test.xml",
             "win-carol/carol/mailops-outlook.prf",

@@ -45,6 +45,7 @@ SERVERS = {
     }
 }
 PASSWORD = "alice-lab-pw-1"
+MANIFEST = ".mailops-clients-apple_mail.json"  # what was written, beside it (test_apple_mail_lifecycle.py)
 
 
 def base_vars(tmp_path, **extra):
@@ -90,7 +91,7 @@ def test_check_run_idempotence(ansible_playbook, tmp_path):
 
     run = ansible_playbook(PLAY, extra_vars=extra)
     assert recap(run) == {"changed": 1, "failed": 0}, run.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["alice.mobileconfig", "bob.mobileconfig"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "alice.mobileconfig", "bob.mobileconfig"]
     alice = profile(out / "alice.mobileconfig")
     assert alice["PayloadIdentifier"] == "test.example.mail.alice"
     payload = alice["PayloadContent"][0]
@@ -109,7 +110,7 @@ def test_check_run_idempotence(ansible_playbook, tmp_path):
     again = ansible_playbook(PLAY, extra_vars=extra)
     assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
     assert (out / "alice.mobileconfig").read_bytes() == first_bytes
-    assert sorted(p.name for p in out.iterdir()) == ["alice.mobileconfig", "bob.mobileconfig"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "alice.mobileconfig", "bob.mobileconfig"]
 
 
 def test_password_profile_mode_backup_and_no_secret_in_output(ansible_playbook, tmp_path):
@@ -139,6 +140,7 @@ def test_password_profile_mode_backup_and_no_secret_in_output(ansible_playbook, 
     assert mode(backups[0]) == 0o600
     assert profile(out / "alice.mobileconfig")["PayloadContent"][0]["EmailAccountName"] == "Alice Renamed"
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith("alice.mobileconfig.")) == [
+        MANIFEST,
         "alice.mobileconfig",
         "bob.mobileconfig",
     ]
@@ -247,6 +249,7 @@ def test_host_copy_per_user_directory_and_owner(ansible_playbook, tmp_path):
     assert recap(ansible_playbook(PLAY, extra_vars=extra)) == {"changed": 1, "failed": 0}
     directory = tmp_path / "home" / user / "profiles"
     assert sorted(p.name for p in directory.iterdir()) == [
+        MANIFEST,
         f"{user}-alice-example-test.mobileconfig",
         f"{user}-bob-example-test.mobileconfig",
     ]
@@ -315,6 +318,7 @@ def test_oauth2_account_is_refused_or_skipped(ansible_playbook, tmp_path):
     assert recap(skipped) == {"changed": 1, "failed": 0}
     assert "[WARNING]: account carol@cloud.test: left out of the Apple profiles" in flat_output(skipped)
     assert sorted(p.name for p in (tmp_path / "out" / "localhost").iterdir()) == [
+        MANIFEST,
         "alice.mobileconfig",
         "bob.mobileconfig",
     ]

@@ -11,6 +11,8 @@ home is normal and who must still get their profile. Nothing outside the attacke
 
 from __future__ import annotations
 
+import hashlib
+import json
 import plistlib
 import stat
 from pathlib import Path
@@ -172,3 +174,58 @@ def test_a_broken_host_directory_fails_only_its_user(ansible_playbook, users, wr
         problems.append(f"recap {recap(run)}: the broken user must fail the task (failed=1)")
     problems += refused(run, broken)
     assert not problems, "\n".join(problems) + "\n--- output tail ---\n" + run.stdout[-2500:]
+
+
+MANIFEST = ".mailops-clients-apple_mail.json"
+
+
+@pytest.mark.parametrize("write_path", list(WRITE_PATHS))
+def test_a_planted_manifest_removes_nothing_outside_the_home(ansible_playbook, users, decoys, write_path):
+    """A user's manifest is the user's to write: removal through it is done as that user, by plain names only."""
+    good = users.add("good")
+    planter = users.add("planter")
+    decoy = decoys("planter")
+    first = [account(good), {**account(good), "email": f"{good.name}.old@example.test"}, account(planter)]
+    extra = dict(role_vars(write_path, first), mailops_apple_mail_group_by="account")
+    run = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(run) == {"changed": 1, "failed": 0}, run.stdout[-2500:]
+    good_dir, planter_dir = good.home / HOST_DIR, planter.home / HOST_DIR
+    old_name = f"{good.name}-{good.name}-old-example-test.mobileconfig"
+    assert (good_dir / old_name).is_file()
+
+    # the planter lists a link to a root file, a root hard link and a path outside the home in their manifest,
+    # each with the right hash of the root file
+    public = decoy.public.read_bytes()
+    digest = hashlib.sha256(public).hexdigest()
+    user_symlink(planter, decoy.public, planter_dir / "link.mobileconfig")
+    root_hardlink(planter, decoy.public, planter_dir / "hard.mobileconfig")
+    manifest = json.loads((planter_dir / MANIFEST).read_text())
+    for name in ("link.mobileconfig", "hard.mobileconfig", f"../../../../../..{decoy.public}.mobileconfig"):
+        manifest["files"][name] = {"accounts": ["x@example.test"], "sha256": digest}
+    (planter_dir / MANIFEST).write_text(json.dumps(manifest))
+    give(planter_dir / MANIFEST, planter)
+
+    # the good user's second address is offboarded: its profile goes, as that user
+    extra["mailops_accounts"][1]["state"] = "absent"
+    problems = []
+    check = ansible_playbook(PLAY, extra_vars=extra, check=True, extra_args=["--diff"])
+    problems += leaked(check, "check") + decoy_problems({"planter": decoy}, "check")
+    if not (good_dir / old_name).is_file():
+        problems.append("[check] the offboarded profile was removed in check mode")
+    run = ansible_playbook(PLAY, extra_vars=extra, extra_args=["--diff"])
+    problems += leaked(run, "run") + decoy_problems({"planter": decoy}, "run")
+    problems += [f"[run] {planter}: owns {p} outside their home" for p in owned_outside_home(planter)]
+    if (good_dir / old_name).exists():
+        problems.append(f"[run] {good_dir / old_name} was not removed")
+    problems += good_user_problems_account(good)
+    if decoy.public.read_bytes() != public or not (planter_dir / "link.mobileconfig").is_symlink():
+        problems.append("[run] the root file or the planter's link changed")
+    assert not problems, "\n".join(problems) + "\n--- output tail ---\n" + run.stdout[-2500:]
+
+
+def good_user_problems_account(user: User) -> list[str]:
+    path = user.home / HOST_DIR / f"{user.name}-{user.name}-example-test.mobileconfig"
+    if not path.is_file() or path.is_symlink():
+        return [f"good user {user}: {path} is not there"]
+    st = path.lstat()
+    return [] if st.st_uid == user.uid else [f"good user {user}: {path.name} belongs to uid {st.st_uid}"]

@@ -66,8 +66,11 @@ def base_vars(tmp_path, **extra):
     return result
 
 
+MANIFEST = ".mailops-clients-outlook.json"  # what was written, beside it (test_outlook_lifecycle.py)
+
+
 def tree(root: Path) -> list:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
 
 
 def test_check_run_idempotence(ansible_playbook, tmp_path):
@@ -88,7 +91,7 @@ def test_check_run_idempotence(ansible_playbook, tmp_path):
         "bob/mailops-outlook.prf",
         "bob/mailops-outlook.reg",
     ]
-    for path in out.rglob("*"):
+    for path in (p for p in out.rglob("*") if p.name != MANIFEST):
         assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644), path
     reg = regfile.as_dict(regfile.parse((out / "alice" / "mailops-outlook.reg").read_bytes()))
     assert reg[AD_KEY]["example.test"].data == f"{WIN}\\alice\\autodiscover\\example.test.xml"
@@ -275,6 +278,7 @@ def test_windows_task_file_applies_the_action_result(ansible_playbook, tmp_path)
         "ansible.windows.win_copy",
         "ansible.windows.win_regedit",
         "ansible.windows.win_regedit",
+        "ansible.windows.win_file",
     ]
     assert all(task["loop"].startswith("{{ __outlook_result.windows.") for task in tasks), tasks
     dumped = yaml.safe_dump(tasks)
@@ -291,3 +295,29 @@ def test_windows_task_file_applies_the_action_result(ansible_playbook, tmp_path)
     for task, kind in zip(tasks[1:], ("files", "registry", "registry")):
         used = set(re.findall(r"\bitem\.(\w+)", yaml.safe_dump(task)))
         assert used <= set(role[kind][0]), (task["name"], used)
+    assert role["removed_files"] == []
+    assert set(re.findall(r"\bitem\.(\w+)", yaml.safe_dump(tasks[4]))) <= {"dest", "kind", "user"}
+
+
+def test_a_user_gone_from_the_inventory_is_found_through_the_manifest(ansible_playbook, tmp_path):
+    """bob's only account left the inventory (no state: absent): the manifest beside the files lists his .reg."""
+    out = tmp_path / "out" / "localhost"
+    extra = base_vars(tmp_path)
+    first = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(first) == {"changed": 1, "failed": 0}, first.stdout + first.stderr
+    bob_reg = (out / "bob" / "mailops-outlook.reg").read_bytes()
+    assert "bob/mailops-outlook.reg" in json.loads((out / ".mailops-clients-outlook.json").read_text())["files"]
+    extra["mailops_accounts"] = extra["mailops_accounts"][:1]
+    check = ansible_playbook(PLAY, extra_vars=extra, check=True, extra_args=["--diff"])
+    assert recap(check) == {"changed": 1, "failed": 0}, check.stdout
+    assert '+"other.test"=-' in check.stdout
+    run = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(run) == {"changed": 1, "failed": 0}, run.stdout
+    removal = regfile.parse((out / "bob" / "mailops-outlook-remove.reg").read_bytes())
+    assert {(v.key, v.name, v.type) for v in removal} == {
+        (v.key, v.name, "delete") for v in regfile.parse(bob_reg) if v.type != "delete"
+    }
+    assert not (out / "alice" / "mailops-outlook-remove.reg").exists()
+    assert not (out / "bob" / "mailops-outlook.reg").exists()  # the file itself went through the manifest
+    again = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(again) == {"changed": 0, "failed": 0}, again.stdout

@@ -340,3 +340,64 @@ def test_the_child_really_is_the_user():
     assert error is None
     assert result[:3] == [NOBODY.pw_uid, NOBODY.pw_uid, NOBODY.pw_gid]
     assert 0 not in result[3]
+
+
+# --- removal ------------------------------------------------------------------------------------------------
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_remove_only_a_regular_file_still_holding_the_written_bytes(tmp_path):
+    ours, edited, target = tmp_path / "ours.conf", tmp_path / "edited.conf", tmp_path / "target.conf"
+    ours.write_bytes(b"written\n")
+    edited.write_bytes(b"written, then edited\n")
+    target.write_bytes(b"written\n")
+    link = tmp_path / "link.conf"
+    link.symlink_to(target)
+    (tmp_path / "dir.conf").mkdir()
+    removals = [
+        {"path": str(p), "expect_sha256": _sha(b"written\n")}
+        for p in (ours, edited, link, tmp_path / "dir.conf", tmp_path / "missing.conf")
+    ]
+    check = apply([], [], True, removals)
+    assert [(r["changed"], r["existed"], r.get("kept")) for r in check["removals"]] == [
+        (True, True, None),
+        (False, True, "changed"),
+        (False, True, "not_a_file"),
+        (False, True, "not_a_file"),
+        (False, False, None),
+    ]
+    assert check["changed"] is True and ours.exists()
+    done = apply([], [], False, removals)
+    assert [r["changed"] for r in done["removals"]] == [True, False, False, False, False]
+    assert not ours.exists()
+    # what was not ours is untouched, a link is never followed (nor removed)
+    assert edited.read_bytes() == b"written, then edited\n"
+    assert link.is_symlink() and target.read_bytes() == b"written\n"
+    assert apply([], [], False, removals)["changed"] is False
+
+
+def test_remove_keeps_a_backup_when_asked(tmp_path):
+    path = tmp_path / "a.conf"
+    path.write_bytes(b"old\n")
+    path.chmod(0o600)
+    [done] = apply([], [], False, [{"path": str(path), "backup": True}])["removals"]
+    backup = Path(done["backup_file"])
+    assert not path.exists() and backup.read_bytes() == b"old\n" and stat.S_IMODE(backup.stat().st_mode) == 0o600
+
+
+def test_remove_never_acts_inside_a_directory_another_user_controls(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give a directory to another user")
+    nobody = pwd.getpwnam("nobody")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "a.conf").write_bytes(b"x")
+    os.chown(theirs, nobody.pw_uid, nobody.pw_gid)
+    with pytest.raises(FilesError, match="belongs to user nobody: this task does not act inside a directory"):
+        apply([], [], False, [{"path": str(theirs / "a.conf")}])
+    assert (theirs / "a.conf").exists()

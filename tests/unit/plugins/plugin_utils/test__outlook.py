@@ -932,3 +932,326 @@ def test_pop3_leave_on_server_without_the_prf_output_is_named_in_a_warning():
         "option, mailops_outlook_prf: true); Outlook applies its own default"
     ]
     assert render(pop, {"prf": True}).warnings == []
+
+
+# --- lifecycle: removed accounts, renames, server moves ------------------------------------------
+
+REMOVE = "alice/mailops-outlook-remove.reg"
+PROFILE_KEY = (
+    "HKEY_CURRENT_USER\\Software\\Microsoft\\Office\\16.0\\Outlook\\Profiles\\Outlook\\"
+    "9375CFF0413111d3B88A00104B2A6676\\00000002"
+)
+TWO_DOMAINS = [
+    {"email": "alice@example.test", "server": "example", "user": "alice"},
+    {"email": "alice@other.test", "server": "example", "user": "alice"},
+    {"email": "bob@example.test", "server": "example", "user": "bob"},
+]
+
+
+def absent(email, user=None):
+    """An account with state: absent, normalized (its server may be gone: only email and user count)."""
+    raw = {"email": email, "state": "absent", "server": "decommissioned"}
+    if user:
+        raw["user"] = user
+    [account] = normalize_accounts([raw], SERVERS, "win1")
+    return account
+
+
+def present(raw):
+    return normalize_accounts(raw, SERVERS, "win1")
+
+
+def run_on(disk: dict, accounts, options=None):
+    """Render with the .reg files on ``disk`` (relative path -> bytes) as the previous run left them, then write."""
+    result = render(accounts, options or {}, dict(disk))
+    disk.update({f.path: f.content for f in result.files})
+    return result
+
+
+def removal_lines(data: bytes) -> list:
+    return [(v.key, v.name) for v in regfile.parse(data) if v.type == "delete"]
+
+
+def test_parse_reg_reads_every_golden_reg_file_back():
+    for path in GOLDEN.rglob("*.reg.bin"):
+        values = _outlook.parse_reg(path.read_bytes(), path.name)
+        assert _outlook.render_reg(values) == path.read_bytes()
+        assert [(v.key, v.name, v.type) for v in values] == [
+            (v.key, v.name, v.type) for v in regfile.parse(path.read_bytes())
+        ]
+
+
+GOOD_REG = by_path(render(simple(), {}))["alice/mailops-outlook.reg"].content
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (GOOD_REG[2:], "not UTF-16LE with a byte-order mark"),
+        (GOOD_REG + b"\x00", "not UTF-16LE with a byte-order mark"),
+        (GOOD_REG.replace("5.00".encode("utf-16-le"), "4.00".encode("utf-16-le")), "the first line is not"),
+        (
+            GOOD_REG.replace("dword:00000001".encode("utf-16-le"), "dword:1".encode("utf-16-le"), 1),
+            "line 5: value data",
+        ),
+        (
+            GOOD_REG.replace('"PreferLocalXML"'.encode("utf-16-le"), "PreferLocalXML".encode("utf-16-le")),
+            "line 5: a quot",
+        ),
+        (GOOD_REG.replace(b"\r\x00\n\x00", b"\n\x00"), "the first line is not"),
+        (GOOD_REG.replace("\r\n\r\n[".encode("utf-16-le"), "\r\n[".encode("utf-16-le")), "its layout differs"),
+        (GOOD_REG + "; edited\r\n".encode("utf-16-le"), "line 8: a quoted string was expected"),
+        (GOOD_REG + '"x"="y"\r\n'.encode("utf-16-le"), "its layout differs"),
+        (_reg("Windows Registry Editor Version 5.00\r\n\r\n" + '"x"="y"\r\n'), "line 3: a value outside a key"),
+    ],
+)
+def test_parse_reg_refuses_what_it_did_not_write(data, reason):
+    with pytest.raises(
+        RegFileError, match=r"^the previous a/mailops-outlook\.reg is not a \.reg file as mailops\."
+    ) as e:
+        _outlook.parse_reg(data, "the previous a/mailops-outlook.reg")
+    assert reason in str(e.value)
+    assert str(e.value).endswith(
+        "cannot be known. Fix: restore it from its backup, or delete it (then values it set are not removed)"
+    )
+
+
+def test_absent_account_deletes_only_its_own_values_and_a_second_run_changes_nothing():
+    disk: dict = {}
+    first = run_on(disk, present(TWO_DOMAINS))
+    assert REMOVE not in disk
+    accounts = [*present(TWO_DOMAINS[:1] + TWO_DOMAINS[2:]), absent("alice@other.test", "alice")]
+    second = run_on(disk, accounts)
+    # the domain value goes; PreferLocalXML and the exclusion switch stay: alice@example.test still needs them
+    assert removal_lines(disk[REMOVE]) == [(AD_KEY, "other.test")]
+    assert [(r["key"], r["name"], r["type"], r["user"]) for r in _outlook.reg_entries(second.removals)] == [
+        (AD_KEY, "other.test", "delete", "alice")
+    ]
+    assert by_path(second)[REMOVE].accounts == ["alice@other.test"]
+    assert by_path(second)[REMOVE].kind == "reg-remove"
+    assert "bob/mailops-outlook-remove.reg" not in disk
+    assert any("accounts that Outlook already created from removed settings stay" in n for n in second.notes)
+    # applying both files leaves exactly what the new .reg sets
+    assert regfile.as_dict(regfile.parse(disk["alice/mailops-outlook.reg"]))[AD_KEY].keys() == {
+        "example.test",
+        "PreferLocalXML",
+        "ExcludeExplicitO365Endpoint",
+    }
+    before = dict(disk)
+    third = run_on(disk, accounts)
+    assert disk == before
+    assert [f.path for f in third.files] == [f.path for f in second.files]
+    assert not any("stay in the Outlook profile" in n for n in third.notes)
+    assert first.removals == []
+
+
+def test_account_gone_from_the_inventory_removes_the_values_of_its_user():
+    disk: dict = {}
+    run_on(disk, present(TWO_DOMAINS))
+    # bob left the inventory without state: absent: his previous .reg (found beside alice's) says what to remove
+    result = run_on(disk, present(TWO_DOMAINS[:2]))
+    assert removal_lines(by_path(result)["bob/mailops-outlook-remove.reg"].content) == [
+        (AD_KEY, "example.test"),
+        (AD_KEY, "ExcludeExplicitO365Endpoint"),
+        (AD_KEY, "PreferLocalXML"),
+    ]
+    assert {v.user for v in result.removals} == {"bob"}
+    assert [i["state"] for i in windows_items(result)["registry"] if i["user"] == "bob"] == ["absent"] * 3
+
+
+def test_removal_tombstones_stay_until_the_value_is_written_again():
+    disk: dict = {}
+    run_on(disk, present(TWO_DOMAINS[:2]))
+    run_on(disk, [*present(TWO_DOMAINS[:1]), absent("alice@other.test", "alice")])
+    assert removal_lines(disk[REMOVE]) == [(AD_KEY, "other.test")]
+    # an unrelated change later: the earlier removal is still in the file (a client that was offline)
+    run_on(disk, present([dict(TWO_DOMAINS[0], display_name="A")]))
+    assert removal_lines(disk[REMOVE]) == [(AD_KEY, "other.test")]
+    # the account comes back: nothing is removed any more, and the removal file is emptied, not left behind
+    back = run_on(disk, present(TWO_DOMAINS[:2]))
+    assert removal_lines(disk[REMOVE]) == []
+    assert by_path(back)[REMOVE].content == render_reg([])
+    assert back.removals == []
+
+
+def test_rename_and_server_move_change_values_in_place():
+    options = {"profile_registry": True, "profile_registry_subkeys": {"alice@example.test": "00000002"}}
+    disk: dict = {}
+    run_on(disk, present([{"email": "alice@example.test", "server": "example", "user": "alice"}]), options)
+    renamed = present(
+        [
+            {
+                "email": "alice@new.test",
+                "previous_email": "alice@example.test",
+                "server": "pop",
+                "user": "alice",
+                "username": "alice",
+            }
+        ]
+    )
+    result = run_on(disk, renamed, options)
+    reg = regfile.as_dict(regfile.parse(disk["alice/mailops-outlook.reg"]))
+    # same Outlook account key (mapped by the previous address), new data
+    assert reg[PROFILE_KEY]["Email"].data == _outlook.utf16z("alice@new.test")
+    assert reg[PROFILE_KEY]["POP3 Server"].data == _outlook.utf16z("pop.example.test")
+    # what the old settings wrote and the new do not: the old domain, the IMAP values, the SMTP login
+    assert removal_lines(disk[REMOVE]) == [
+        (AD_KEY, "example.test"),
+        (PROFILE_KEY, "IMAP Port"),
+        (PROFILE_KEY, "IMAP Secure Connection"),
+        (PROFILE_KEY, "IMAP Server"),
+        (PROFILE_KEY, "IMAP Use SPA"),
+        (PROFILE_KEY, "IMAP Use SSL"),
+        (PROFILE_KEY, "IMAP User"),
+        (PROFILE_KEY, "SMTP User"),
+    ]
+    assert {v.mechanism for v in result.removals} == {"autodiscover", "profile_registry"}
+    assert not (
+        set(removal_lines(disk[REMOVE])) & {(v.key, v.name) for v in regfile.parse(disk["alice/mailops-outlook.reg"])}
+    )
+
+
+def test_values_of_an_outlook_account_key_are_not_deleted_when_its_account_is_gone():
+    options = {"profile_registry": True, "profile_registry_subkeys": {"alice@example.test": "00000002"}}
+    disk: dict = {}
+    run_on(disk, present(TWO_DOMAINS), options)
+    result = run_on(disk, [*present(TWO_DOMAINS[1:]), absent("alice@example.test", "alice")], options)
+    assert removal_lines(disk[REMOVE]) == [(AD_KEY, "example.test")]
+    assert (
+        "user alice: Outlook account key(s) 00000002 of profile Outlook keep the values the profile registry mechanism "
+        "wrote: Outlook created those accounts and only Outlook can remove them (File > Account Settings > Remove)"
+    ) in result.notes
+
+
+def test_switching_mechanisms_and_options_removes_what_is_no_longer_written():
+    disk: dict = {}
+    run_on(disk, present(TWO_DOMAINS[:1]), {"prf": True})
+    policy = "HKEY_CURRENT_USER\\Software\\Policies\\Microsoft\\Office\\16.0\\Outlook\\AutoDiscover"
+    run_on(disk, present(TWO_DOMAINS[:1]), {"autodiscover_policy_key": True})
+    # the values moved to the policy key; ImportPRF goes with the PRF, First-Run/FirstRun were never set by us
+    assert removal_lines(disk[REMOVE]) == [
+        (AD_KEY, "example.test"),
+        (AD_KEY, "ExcludeExplicitO365Endpoint"),
+        (AD_KEY, "PreferLocalXML"),
+        (SETUP_KEY, "ImportPRF"),
+    ]
+    assert {v.key for v in regfile.parse(disk["alice/mailops-outlook.reg"])} == {policy}
+
+
+def test_shared_values_are_never_deleted_while_another_user_sets_them():
+    raw = [
+        {"email": "info@example.test", "server": "example"},
+        {"email": "alice@example.test", "server": "example", "user": "alice"},
+    ]
+    disk: dict = {}
+    run_on(disk, present(raw))
+    result = run_on(disk, [*present(raw[1:]), absent("info@example.test")])
+    # shared/ may be imported into alice's HKCU too: nothing alice still sets is deleted through it
+    assert "shared/mailops-outlook-remove.reg" not in disk
+    assert result.removals == []
+
+
+def test_a_removal_file_that_sets_values_is_refused():
+    disk: dict = {}
+    run_on(disk, present(TWO_DOMAINS[:1]))
+    disk[REMOVE] = disk["alice/mailops-outlook.reg"]
+    with pytest.raises(RegFileError, match=r"^the previous alice/mailops-outlook-remove\.reg sets values; a removal"):
+        render(present(TWO_DOMAINS[:1]), {}, disk)
+
+
+def test_a_directory_without_a_known_user_gets_the_file_but_no_windows_items():
+    label = _outlook.directory_name("Ωμέγα")
+    assert re.fullmatch(r"x-[0-9a-f]{10}", label)
+    disk = {f"{label}/mailops-outlook.reg": GOOD_REG}
+    result = render(present(TWO_DOMAINS[2:]), {}, disk)
+    assert removal_lines(by_path(result)[f"{label}/mailops-outlook-remove.reg"].content) == [
+        (AD_KEY, "example.test"),
+        (AD_KEY, "ExcludeExplicitO365Endpoint"),
+        (AD_KEY, "PreferLocalXML"),
+    ]
+    assert result.removals == []
+    assert any(w.startswith(f"user directory {label}: the registry values in") for w in result.warnings)
+
+
+def test_registry_file_paths_name_present_and_absent_users():
+    accounts = [*present(TWO_DOMAINS[:1]), absent("gone@example.test", "Bob Smith"), absent("x@example.test")]
+    assert _outlook.registry_file_paths(accounts, {}) == [
+        "alice/mailops-outlook.reg",
+        "alice/mailops-outlook-remove.reg",
+        "bob-smith/mailops-outlook.reg",
+        "bob-smith/mailops-outlook-remove.reg",
+        "shared/mailops-outlook.reg",
+        "shared/mailops-outlook-remove.reg",
+    ]
+
+
+def test_windows_copies_of_files_no_longer_written_are_listed_for_removal():
+    disk: dict = {}
+    run_on(disk, present(TWO_DOMAINS[:2]), {"prf": True})
+    result = run_on(disk, present(TWO_DOMAINS[:1]), {})
+    assert windows_items(result)["removed_files"] == [
+        {"dest": f"{WIN}\\alice\\autodiscover\\other.test.xml", "kind": "autodiscover", "user": "alice"},
+        {"dest": f"{WIN}\\alice\\mailops-outlook.prf", "kind": "prf", "user": "alice"},
+    ]
+    # a new windows_dir: the values change in place, the old copies go
+    moved = run_on(disk, present(TWO_DOMAINS[:1]), {"windows_dir": "D:\\Mail"})
+    assert [f["dest"] for f in moved.removed_files] == [f"{WIN}\\alice\\autodiscover\\example.test.xml"]
+    assert run_on(disk, present(TWO_DOMAINS[:1]), {"windows_dir": "D:\\Mail"}).removed_files == []
+
+
+def test_only_paths_with_the_names_this_module_gives_are_listed():
+    values = [
+        RegValue(AD_KEY, "example.test", "REG_SZ", "C:\\Elsewhere\\example.test.xml"),
+        RegValue(AD_KEY, "other.test", "REG_SZ", "C:\\X\\alice\\autodiscover\\other.test.xml"),
+        RegValue(AD_KEY, "third.test", "REG_SZ", "relative\\alice\\autodiscover\\third.test.xml"),
+        RegValue(AD_KEY, "PreferLocalXML", "REG_DWORD", 1),
+        RegValue(SETUP_KEY, "ImportPRF", "REG_SZ", "C:\\X\\bob\\mailops-outlook.prf"),
+    ]
+    result = render(present(TWO_DOMAINS[2:]), {}, {"alice/mailops-outlook.reg": render_reg(values)})
+    assert [f["dest"] for f in result.removed_files] == ["C:\\X\\alice\\autodiscover\\other.test.xml"]
+
+
+def test_registry_file_paths_add_the_user_directories_of_files_written_before():
+    listed = [
+        "bob/mailops-outlook.reg",
+        "carol/autodiscover/example.test.xml",
+        "alice/mailops-outlook.prf",
+        "../etc/mailops-outlook.reg",
+        "dave/notes.txt",
+    ]
+    assert _outlook.registry_file_paths(present(TWO_DOMAINS[:1]), {}, listed=listed) == [
+        "alice/mailops-outlook.reg",
+        "alice/mailops-outlook-remove.reg",
+        "bob/mailops-outlook.reg",
+        "bob/mailops-outlook-remove.reg",
+        "carol/mailops-outlook.reg",
+        "carol/mailops-outlook-remove.reg",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "ours"),
+    [
+        ("alice/mailops-outlook.reg", True),
+        ("alice/mailops-outlook-remove.reg", True),
+        ("shared/mailops-outlook.prf", True),
+        ("alice/autodiscover/example.test.xml", True),
+        ("alice/mailops-outlook.reg.2026-12-04@01:00:00~", False),
+        ("mailops-outlook.reg", False),
+        ("alice/autodiscover/x/y.xml", False),
+        ("a/b/mailops-outlook.reg", False),
+        ("../mailops-outlook.reg", False),
+        (".hidden/mailops-outlook-remove.reg", False),
+        ("alice/autodiscover/..xml", False),
+    ],
+)
+def test_is_output_path_names_exactly_what_render_writes(path, ours):
+    assert _outlook.is_output_path(path) is ours
+
+
+def test_every_file_render_writes_has_an_output_path():
+    disk: dict = {}
+    run_on(disk, present(TWO_DOMAINS), {"prf": True})
+    result = run_on(disk, [*present(TWO_DOMAINS[:1]), absent("alice@other.test", "alice")], {"prf": True})
+    assert {f.kind for f in result.files} == {"autodiscover", "prf", "reg", "reg-remove"}
+    assert all(_outlook.is_output_path(f.path) for f in result.files)
