@@ -15,20 +15,25 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-EXPECTED_ACCOUNTS = {"alice@example.test", "bob@example.test"}
-# user: (incoming protocol, its lab port, the SMTP lab port, SMTP security code in Thunderbird)
-USERS = {"alice": ("imap", "imaps", "submissions", 3), "bob": ("pop3", "pop3s", "submission", 2)}
+# The state after the scenario's lifecycle step (molecule.yml): bob was offboarded (state: absent) after the
+# first converge, carol's mailbox moved from mail.example.test to localhost (the same lab, another name).
+EXPECTED_ACCOUNTS = {"alice@example.test", "carol@example.test"}
+OFFBOARDED = "bob"
+# user: (incoming protocol, its lab port, the SMTP lab port, SMTP security code in Thunderbird, server host name)
+USERS = {
+    "alice": ("imap", "imaps", "submissions", 3, "mail.example.test"),
+    "carol": ("imap", "imaps", "submissions", 3, "localhost"),
+}
 CLIENT_HOST = "mailops-default-client"
 
 
 def expected_endpoints(lab: dict) -> set[str]:
     """The endpoint keys of the inventory in ../config.yml, with the ports the lab reported."""
-    host, ports = lab["hostname"], lab["ports"]
+    ports = lab["ports"]
     return {
-        f"imap://{host}:{ports['imaps']}/tls",
-        f"smtp://{host}:{ports['submissions']}/tls",
-        f"pop3://{host}:{ports['pop3s']}/tls",
-        f"smtp://{host}:{ports['submission']}/starttls",
+        f"{protocol}://{host}:{ports[port]}/tls"
+        for host in (lab["hostname"], "localhost")
+        for protocol, port in (("imap", "imaps"), ("smtp", "submissions"))
     }
 
 
@@ -90,8 +95,8 @@ def test_client_reaches_imaps_by_name_with_verified_tls(client, lab):
 
 
 def test_client_has_the_account_users(client):
-    entries = client.check_output("getent passwd alice bob").splitlines()
-    assert [entry.split(":")[5] for entry in entries] == ["/home/alice", "/home/bob"]
+    entries = client.check_output("getent passwd alice bob carol").splitlines()
+    assert [entry.split(":")[5] for entry in entries] == ["/home/alice", "/home/bob", "/home/carol"]
 
 
 def test_report_files_written_on_the_controller(controller, report_dir):
@@ -145,7 +150,7 @@ def test_thunderbird_profile_created_for_the_user(client, stats, user):
 
 @pytest.mark.parametrize("user", sorted(USERS))
 def test_thunderbird_prefs_point_at_the_mailhost(client, lab, prefs_of, user):
-    protocol, port_name, smtp_port_name, try_ssl = USERS[user]
+    protocol, port_name, smtp_port_name, try_ssl, host = USERS[user]
     prefs = prefs_of(client.file(f"/home/{user}/.thunderbird/mailops.default/user.js").content_string)
     server, smtp = "mail.server.server1000", "mail.smtpserver.smtp1000"
     assert (
@@ -159,16 +164,25 @@ def test_thunderbird_prefs_point_at_the_mailhost(client, lab, prefs_of, user):
         prefs[f"{smtp}.try_ssl"],
     ) == (
         protocol,
-        lab["hostname"],
+        host,
         lab["ports"][port_name],
         3,
         f"{user}@example.test",
-        lab["hostname"],
+        host,
         lab["ports"][smtp_port_name],
         try_ssl,
     )
     lists = prefs_of(client.file(f"/home/{user}/.thunderbird/mailops.default/prefs.js").content_string)
+    # carol's move kept her account's keys (account1000, server1000, smtp1000)
     assert lists == {"mail.accountmanager.accounts": "account1000", "mail.smtpservers": "smtp1000"}
+
+
+def test_thunderbird_offboarded_account_is_gone(client, prefs_of):
+    profile = f"/home/{OFFBOARDED}/.thunderbird/mailops.default"
+    block = prefs_of(client.file(f"{profile}/user.js").content_string)
+    lists = prefs_of(client.file(f"{profile}/prefs.js").content_string)
+    assert [name for name in block if name.startswith("mail.")] == []
+    assert {name: value for name, value in lists.items() if "1000" in str(value) or "1000" in name} == {}
 
 
 @pytest.mark.parametrize("user", sorted(USERS))
@@ -179,13 +193,21 @@ def test_apple_mail_profile_in_the_home_and_on_the_controller(client, stats, eph
     content = client.file(path).content
     assert (ephemeral_dir / "apple_mail" / CLIENT_HOST / f"{user}.mobileconfig").read_bytes() == content
     (payload,) = [p for p in plistlib.loads(content)["PayloadContent"] if p["PayloadType"] == "com.apple.mail.managed"]
-    _protocol, port_name, smtp_port_name, _try_ssl = USERS[user]
+    _protocol, port_name, smtp_port_name, _try_ssl, host = USERS[user]
     assert (
         payload["EmailAddress"],
         payload["IncomingMailServerHostName"],
         payload["IncomingMailServerPortNumber"],
         payload["OutgoingMailServerPortNumber"],
-    ) == (f"{user}@example.test", lab["hostname"], lab["ports"][port_name], lab["ports"][smtp_port_name])
+    ) == (f"{user}@example.test", host, lab["ports"][port_name], lab["ports"][smtp_port_name])
+
+
+def test_apple_mail_offboarded_profile_is_gone(client, ephemeral_dir):
+    home_dir = f"/home/{OFFBOARDED}/Library/Application Support/mailops.clients"
+    assert not client.file(f"{home_dir}/{OFFBOARDED}.mobileconfig").exists
+    assert not (ephemeral_dir / "apple_mail" / CLIENT_HOST / f"{OFFBOARDED}.mobileconfig").exists()
+    manifest = json.loads((ephemeral_dir / "apple_mail" / CLIENT_HOST / ".mailops-clients-apple_mail.json").read_text())
+    assert sorted(manifest["files"]) == sorted(f"{user}.mobileconfig" for user in USERS)
 
 
 @pytest.mark.parametrize("user", sorted(USERS))
@@ -196,7 +218,7 @@ def test_outlook_files_on_the_controller(controller, ephemeral_dir, lab, user):
     for name in names:
         entry = controller.file(str(user_dir / name))
         assert (entry.user, entry.mode) == ("root", 0o644), name
-    protocol, port_name, smtp_port_name, _try_ssl = USERS[user]
+    protocol, port_name, smtp_port_name, _try_ssl, host = USERS[user]
     ns = {"o": "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"}
     root = ET.parse(user_dir / "autodiscover" / "example.test.xml").getroot()  # noqa: S314  (our own file)
     assert [
@@ -207,7 +229,17 @@ def test_outlook_files_on_the_controller(controller, ephemeral_dir, lab, user):
         )
         for p in root.iterfind("o:Response/o:Account/o:Protocol", ns)
     ] == [
-        (protocol.upper(), lab["hostname"], str(lab["ports"][port_name])),
-        ("SMTP", lab["hostname"], str(lab["ports"][smtp_port_name])),
+        (protocol.upper(), host, str(lab["ports"][port_name])),
+        ("SMTP", host, str(lab["ports"][smtp_port_name])),
     ]
     assert (user_dir / "mailops-outlook.reg").read_bytes()[:2] == b"\xff\xfe"
+
+
+def test_outlook_offboarded_user_gets_only_a_removal_reg(ephemeral_dir):
+    user_dir = ephemeral_dir / "outlook" / CLIENT_HOST / OFFBOARDED
+    assert sorted(p.relative_to(user_dir).as_posix() for p in user_dir.rglob("*") if p.is_file()) == [
+        "mailops-outlook-remove.reg"
+    ]
+    text = (user_dir / "mailops-outlook-remove.reg").read_bytes().decode("utf-16")
+    assert text.startswith("\ufeffWindows Registry Editor Version 5.00")
+    assert "=-" in text
