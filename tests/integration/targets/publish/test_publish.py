@@ -32,6 +32,7 @@ from ansible_recap import recap
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "mail_settings_info"))
 sys.path.insert(0, str(HERE.parents[2] / "unit" / "plugins" / "plugin_utils"))
+from ansible_collections.mailops.clients.plugins.plugin_utils._cms import extract_content  # noqa: E402
 from apple_schema import assert_valid  # noqa: E402
 from discovery_domains import ISPDB_URL, start_lab  # noqa: E402
 from maillab import issue_cert  # noqa: E402
@@ -40,7 +41,9 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 NGINX = shutil.which("nginx", path="/usr/sbin:/usr/bin")
 DOMAIN = "example.test"
-NAMES = ["autoconfig.example.test", "example.test", "autodiscover.example.test"]
+NAMES = [
+    f"{label}{domain}" for domain in ("example.test", "gone.test") for label in ("autoconfig.", "", "autodiscover.")
+]
 AC = "/mail/config-v1.1.xml"
 WK = "/.well-known/autoconfig/mail/config-v1.1.xml"
 SERVERS = {
@@ -284,6 +287,45 @@ def test_publish_check_run_idempotence_and_what_is_served(ansible_env, env, tmp_
     assert recap(again_check) == {"changed": 0, "failed": 0}, again_check.stdout
     again = run(ansible_env, env, tmp_path, extra)
     assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
+
+
+def test_signed_refused_and_unpublished(ansible_env, env, tmp_path):
+    """Signed profiles stay as they are while current; a domain whose server does not verify keeps its documents and
+    fails the run by name; a domain no longer listed is unpublished (its name then gets 404, not another domain)."""
+    ca = Path(env["mail"].ca_path).read_bytes()
+    ca_key = Path(env["mail"].describe()["ca_key_path"]).read_bytes()
+    cert, key = issue_cert(ca, ca_key, ["profiles.example.test"])
+    signing = {"certificate": cert.decode(), "private_key": key.decode()}
+    both = {DOMAIN: {"server": "lab"}, "gone.test": {"server": "lab", "username": "local_part"}}
+    extra = publish_vars(env, mailops_publish_domains=both, mailops_publish_signing=signing)
+    www = env["nginx"].root / "www"
+
+    first = run(ansible_env, env, tmp_path, extra)
+    assert recap(first)["failed"] == 0, first.stdout + first.stderr
+    assert key.decode().splitlines()[1] not in first.stdout + first.stderr
+    status, headers, body = get(env, "/mail/gone.test.mobileconfig", host="autoconfig.gone.test")
+    assert status == 200 and body[:1] == b"\x30"  # DER SignedData
+    assert_valid(plistlib.loads(extract_content(body)))
+    status, _headers, body = get(env, AC, host="autoconfig.gone.test")
+    assert status == 200 and [s[5] for s in servers_of(body)] == ["%EMAILLOCALPART%"] * 2
+    signed = (www / DOMAIN / "mail" / f"{DOMAIN}.mobileconfig").read_bytes()
+    again = run(ansible_env, env, tmp_path, extra)
+    assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
+    assert (www / DOMAIN / "mail" / f"{DOMAIN}.mobileconfig").read_bytes() == signed  # not signed again
+
+    before = {p: p.read_bytes() for p in (www / DOMAIN).rglob("*") if p.is_file()}
+    # example.test now names a server nobody verified; gone.test is no longer listed
+    moved = publish_vars(env, mailops_publish_domains={DOMAIN: {"server": "old"}}, mailops_publish_signing=signing)
+    refused = run(ansible_env, env, tmp_path, moved)
+    assert recap(refused)["failed"] == 1, refused.stdout
+    assert "example.test: not published (its last verified documents stay as they are)" in refused.stdout
+    assert "imap://old.example.test:993/tls was not verified" in refused.stdout
+    assert {p: p.read_bytes() for p in (www / DOMAIN).rglob("*") if p.is_file()} == before
+    assert servers_of(get(env, AC)[2]) == EXPECTED
+    assert not (www / "gone.test").exists()
+    assert not (env["nginx"].root / "conf.d" / "mailops-publish-gone.test.conf").exists()
+    assert get(env, AC, host="autoconfig.gone.test")[0] == 404
+    run(ansible_env, env, tmp_path, publish_vars(env))  # back to the state the other tests expect
 
 
 def test_discovery_module_reads_back_the_published_settings(ansible_env, env, tmp_path):
