@@ -44,7 +44,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(files) (C({domain: {relative path: base64}})) and C(warnings).
+  description: "C(files) (C({domain: {relative path: base64}})) and C(warnings)."
   type: dict
 """
 

@@ -47,11 +47,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The plan.
+  description: The plan and what the gate refused.
   type: dict
   contains:
     domains:
-      description: The domain plan, C({domain: {username, display_name, incoming, outgoing, autodiscover_host}}).
+      description: "The domain plan, C({domain: {username, display_name, incoming, outgoing, autodiscover_host}})."
       type: dict
     refused:
       description: Domain -> why it is not published.

@@ -124,7 +124,13 @@ def env():
     root.chmod(0o755)
     with start_lab(_free_port_offset()) as (mail, lab):
         address = lab.address(10)
-        lab.update(DOMAIN, [("add", f"{name}.", 60, "A", address) for name in ("autoconfig.example.test", DOMAIN)])
+        lab.update(
+            DOMAIN,
+            [
+                ("add", f"{name}.", 60, "A", address)
+                for name in ("autoconfig.example.test", "autodiscover.example.test", DOMAIN)
+            ],
+        )
         ca = Path(mail.ca_path).read_bytes()
         ca_key = Path(mail.describe()["ca_key_path"]).read_bytes()
         cert, key = issue_cert(ca, ca_key, NAMES)
@@ -172,7 +178,10 @@ def publish_vars(env, **extra):
 
 def run(ansible_env, env, tmp_path, extra_vars, check=False):
     """ansible-playbook in a mount namespace whose resolver is the lab's Knot."""
-    path = tmp_path / f"play-{time.monotonic_ns()}.yml"
+    # a directory every user can enter: the responder's daemon starts as its own user from Ansible's working directory
+    plays = env["root"] / "plays"
+    plays.mkdir(mode=0o755, exist_ok=True)
+    path = plays / f"play-{time.monotonic_ns()}.yml"
     path.write_text(PLAY)
     vars_file = path.with_suffix(".json")
     vars_file.write_text(json.dumps(extra_vars))
@@ -198,7 +207,7 @@ def run(ansible_env, env, tmp_path, extra_vars, check=False):
     ]
     if check:
         cmd.append("--check")
-    return subprocess.run(cmd, env=ansible_env, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(cmd, env=ansible_env, cwd=plays, capture_output=True, text=True, timeout=600, check=False)
 
 
 def get(env, path, host="autoconfig.example.test", address="127.0.0.1", port=None):
@@ -328,8 +337,8 @@ def test_signed_refused_and_unpublished(ansible_env, env, tmp_path):
     run(ansible_env, env, tmp_path, publish_vars(env))  # back to the state the other tests expect
 
 
-def test_discovery_module_reads_back_the_published_settings(ansible_env, env, tmp_path):
-    run(ansible_env, env, tmp_path, publish_vars(env))
+def discover(ansible_env, env, tmp_path) -> dict:
+    """mail_settings_info for alice@example.test against the lab's DNS: its result for the address."""
     out = tmp_path / "found.json"
     play = f"""
 - hosts: localhost
@@ -360,7 +369,12 @@ def test_discovery_module_reads_back_the_published_settings(ansible_env, env, tm
         check=False,
     )
     assert out.exists(), proc.stdout + proc.stderr
-    [result] = json.loads(out.read_text())["results"]
+    return json.loads(out.read_text())["results"][0]
+
+
+def test_discovery_module_reads_back_the_published_settings(ansible_env, env, tmp_path):
+    run(ansible_env, env, tmp_path, publish_vars(env))
+    result = discover(ansible_env, env, tmp_path)
     # both published URLs were read over verified HTTPS and named exactly the published servers, which verified
     for source, url in (
         ("autoconfig", f"https://autoconfig.{DOMAIN}{AC}"),
