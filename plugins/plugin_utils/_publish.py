@@ -56,7 +56,7 @@ class PublishError(ValueError):
     """A publish setting that cannot be used; the message names the domain, the field and the fix."""
 
 
-def _error(domain, field, problem, fix) -> PublishError:
+def _refuse_setting(domain, field, problem, fix) -> PublishError:
     where = f"mailops_publish_domains[{domain}]" + (f".{field}" if field else "")
     return PublishError(f"{where}: {problem}. Fix: {fix}.")
 
@@ -102,7 +102,7 @@ def domains_from_accounts(accounts: Sequence[Mapping]) -> dict:
 def _servers_of(domain, raw) -> list:
     names = [raw] if isinstance(raw, str) else raw
     if not isinstance(names, Sequence) or isinstance(names, (bytes, Mapping)) or not names:
-        raise _error(
+        raise _refuse_setting(
             domain,
             "server",
             f"expected a server name or a list of them, got {kind(raw)}",
@@ -110,11 +110,11 @@ def _servers_of(domain, raw) -> list:
         )
     for name in names:
         if not isinstance(name, str) or not name:
-            raise _error(
+            raise _refuse_setting(
                 domain, "server", f"expected server names, got {kind(name)}", "list names from mailops_servers"
             )
     if len(set(names)) != len(names):
-        raise _error(domain, "server", "a server is named twice", "name each server once")
+        raise _refuse_setting(domain, "server", "a server is named twice", "name each server once")
     return list(names)
 
 
@@ -122,7 +122,7 @@ def domain_accounts(domain: str, entry: Mapping, servers: Mapping) -> list[dict]
     """One normalized account per server of the domain (the renderers' input), ``id`` ``<domain>/<server>``."""
     username = entry.get("username", "email")
     if username not in USERNAMES:
-        raise _error(domain, "username", f"unknown value {username!r}", "use email or local_part")
+        raise _refuse_setting(domain, "username", f"unknown value {username!r}", "use email or local_part")
     accounts = []
     for name in _servers_of(domain, entry.get("server")):
         email = f"{SAMPLE_LOCAL_PART}@{domain}"
@@ -130,7 +130,7 @@ def domain_accounts(domain: str, entry: Mapping, servers: Mapping) -> list[dict]
         try:
             account = normalize_account(raw, servers, host=None)
         except InventoryError as err:
-            raise _error(domain, "server", f"server {name}: {err.problem}", err.fix) from None
+            raise _refuse_setting(domain, "server", f"server {name}: {err.problem}", err.fix) from None
         account["id"] = f"{domain}/{name}"
         account["pop3"] = None  # a POP3 client's own choice, not the provider's
         accounts.append(account)
@@ -178,13 +178,13 @@ def plan_domains(
         seen[domain] = raw_name
         entry = domains[raw_name] if domains[raw_name] is not None else {}
         if not isinstance(entry, Mapping):
-            raise _error(domain, None, f"expected a dictionary, got {kind(entry)}", "write {server: <name>}")
+            raise _refuse_setting(domain, None, f"expected a dictionary, got {kind(entry)}", "write {server: <name>}")
         unknown = sorted(str(key) for key in entry if key not in DOMAIN_KEYS)
         if unknown:
-            raise _error(domain, unknown[0], "unknown key", f"use one of: {', '.join(DOMAIN_KEYS)}")
+            raise _refuse_setting(domain, unknown[0], "unknown key", f"use one of: {', '.join(DOMAIN_KEYS)}")
         display = entry.get("display_name") or domain
         if not isinstance(display, str) or any(ord(c) < 32 for c in display):
-            raise _error(domain, "display_name", "expected one line of text", "write the name on one line")
+            raise _refuse_setting(domain, "display_name", "expected one line of text", "write the name on one line")
         accounts = domain_accounts(domain, entry, servers or {})
         try:
             decision = gate(accounts, verified, allow_unverified=allow_unverified, client="publish", fail_on=fail_on)
