@@ -89,7 +89,7 @@ def domains_from_accounts(accounts: Sequence[Mapping]) -> dict:
             side = account[direction]
             if side["auth"] != "none":
                 local = side["username"] == account["local_part"]
-                entry["usernames"].add("local_part" if local else "email")
+                entry["usernames"].update(["local_part" if local else "email"])
     return {
         domain: {
             "server": entry["server"],
