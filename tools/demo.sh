@@ -14,10 +14,13 @@
 #      build/demo/<host>/<client>/;
 #   4. print a summary (endpoint verdicts from the verify report, files per host and client, changed
 #      counts);
-#   5. run the round trip (a test message sent and read back) for every demo account with
+#   5. publish example.test for self-configuring clients (`ansible-playbook mailops.clients.publish` with the web
+#      host of examples/publish-inventory.yml) through a real nginx on 127.0.0.1 and fetch one URL of each kind
+#      (both autoconfig URLs, the Apple profile, Autodiscover) and show the SRV records;
+#   6. run the round trip (a test message sent and read back) for every demo account with
 #      `ansible-playbook mailops.clients.verify -e mailops_verify_roundtrip=true` and print the latencies, and where
 #      everything is;
-#   6. stop the labs (also on failure or Ctrl-C): nothing is left running.
+#   7. stop the labs (also on failure or Ctrl-C): nothing is left running.
 # Running it again changes nothing in the fleet (every host of the provision play reports changed=0).
 #
 # Environment: DEMO_DIR (default build/demo), DEMO_PORT_OFFSET (default 0; moves every lab port, e.g. when
@@ -65,6 +68,7 @@ echo "ansible-core $("$python" -c "from ansible.release import __version__; prin
 
 stop_lab() {
   local rc=$?
+  if declare -F stop_nginx >/dev/null; then stop_nginx; fi
   step "Stopping the mail lab"
   "$python" tools/maillab.py down --dir "$lab_dir" 2>&1 | sed 's/^/    /' || true
   exit "$rc"
@@ -295,6 +299,81 @@ for host in hosts:
 total = sum(s["changed"] for s in recap.values())
 print(f"\nchanged tasks in this run: {total}" + (" (nothing to do: the fleet is up to date)" if recap and total == 0 else ""))
 PY
+
+step "Publishing example.test for self-configuring clients (ansible-playbook mailops.clients.publish)"
+# A real nginx from build/demo/publish/nginx on 127.0.0.1 (stopped again at the end), a certificate from the lab's
+# CA; the web host web-mail is examples/publish-inventory.yml. The verify play of the publish playbook runs on the
+# web host and lin-alice, whose account uses the published server, and probes without logins (publishing needs the
+# servers' verdicts, not the accounts' passwords): the whole fleet was verified just before.
+publish_dir=$demo_dir/publish
+publish_port=$((10443 + port_offset))
+publish_log=$log_dir/publish.log
+publish_start=$(now_ms)
+"$python" - "$lab_dir/lab.json" "$publish_dir" <<'PY'
+import json, sys
+from pathlib import Path
+sys.path.insert(0, "tools")
+from maillab import issue_cert
+info, root = json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2]).resolve()
+for sub in ("tls", "nginx/conf.d", "nginx/tmp", "www"):
+    (root / sub).mkdir(parents=True, exist_ok=True)
+names = ["autoconfig.example.test", "example.test", "autodiscover.example.test"]
+cert, key = issue_cert(Path(info["ca_path"]).read_bytes(), Path(info["ca_key_path"]).read_bytes(), names)
+(root / "tls/web.crt").write_bytes(cert)
+(root / "tls/web.key").touch(mode=0o600)
+(root / "tls/web.key").write_bytes(key)
+nginx = root / "nginx"
+temp = "".join(f"    {kind}_temp_path {nginx}/tmp/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+(nginx / "nginx.conf").write_text(
+    f"worker_processes 1;\npid {nginx}/nginx.pid;\nerror_log {nginx}/error.log warn;\n"
+    f"events {{ worker_connections 64; }}\nhttp {{\n    access_log {nginx}/access.log;\n{temp}"
+    f"    include {nginx}/conf.d/*.conf;\n}}\n"
+)
+PY
+stop_nginx() {
+  local pid_file=$publish_dir/nginx/nginx.pid
+  if [[ -s $pid_file ]]; then kill "$(cat "$pid_file")" 2>/dev/null || true; fi
+}
+set +e
+"$venv/bin/ansible-playbook" -i examples/inventory -i examples/publish-inventory.yml \
+  --vault-password-file examples/vault-password.txt "${extra_vars[@]}" -e "demo_publish_port=$publish_port" \
+  -e mailops_hosts=web-mail:lin-alice -e mailops_verify_credentials=false -e mailops_verify_report_dir= \
+  mailops.clients.publish >"$publish_log" 2>&1
+publish_rc=$?
+set -e
+grep -E '^web-mail +:' "$publish_log" | sed 's/^/    /' || true
+base=https://autoconfig.example.test:$publish_port
+fetch() {  # what a client gets: status, content type, size (curl resolves the names to 127.0.0.1 itself)
+  local host=$1 path=$2
+  shift 2
+  curl -sS -o "$publish_dir/last-answer" --max-time 5 --cacert "$(realpath "$lab_dir")/tls/ca.crt" \
+    --resolve "$host:$publish_port:127.0.0.1" -w "    %{http_code} %{content_type} %{size_download} bytes  " "$@" \
+    "https://$host:$publish_port$path" || true
+  echo "https://$host:$publish_port$path"
+}
+fetch autoconfig.example.test "/mail/config-v1.1.xml?emailaddress=alice%40example.test"
+"$python" - "$publish_dir/last-answer" <<'PY' || true
+import sys
+import xml.etree.ElementTree as ET
+for server in ET.parse(sys.argv[1]).getroot().iter():
+    if server.tag in ("incomingServer", "outgoingServer"):
+        values = [server.findtext(name) for name in ("hostname", "port", "socketType", "username")]
+        print(f"      {server.tag} {server.get('type')}: {values[0]}:{values[1]} {values[2]} user {values[3]}")
+PY
+fetch example.test /.well-known/autoconfig/mail/config-v1.1.xml
+fetch autoconfig.example.test /mail/example.test.mobileconfig
+fetch autodiscover.example.test /autodiscover/autodiscover.xml -X POST -H 'Content-Type: text/xml; charset=utf-8' \
+  --data '<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>alice@example.test</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>'
+if [[ -s $publish_dir/srv-records.zone ]]; then
+  echo "    SRV records (zone snippet $publish_dir/srv-records.zone):"
+  grep -v '^;' "$publish_dir/srv-records.zone" | grep . | sed 's/^/      /'
+fi
+stop_nginx
+echo "    published in $(elapsed "$publish_start")s (exit $publish_rc); full output: $publish_log (base URL $base)"
+if [[ $publish_rc != 0 ]]; then
+  grep -sE '^(fatal|failed):|"msg"' "$publish_log" | sed 's/^/    /' >&2 || true
+  echo "${red}publishing failed (exit $publish_rc): see $publish_log${reset}" >&2
+fi
 
 step "Round trip for every demo account (ansible-playbook mailops.clients.verify -e mailops_verify_roundtrip=true)"
 # A test message per account, from the account to itself, waited for in its mailbox and deleted (the lab delivers
