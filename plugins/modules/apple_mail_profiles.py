@@ -28,7 +28,7 @@ description:
     (file name, account ids, SHA-256 and C(PayloadIdentifier) of each profile; mode V(0600)). A profile listed
     there and not written in this run (its accounts have C(state=absent), left the inventory, were renamed, or
     moved to another profile) is removed, only while its bytes are still the ones written (else it is left with a
-    warning). A removed profile is in RV(removed): give its C(identifier) to the MDM, which removes the profile
+    warning). A removed profile is in RV(removed); give its C(identifier) to the MDM, which removes the profile
     from the devices. See C(docs/lifecycle.md).
   - With C({user}) in O(dest_dir) each user's directory is read and written as that user, its manifest included
     (untrusted input there); the users looked at are those of the profiles, of the absent accounts and O(users).
