@@ -214,7 +214,10 @@ def test_apple_mail_offboarded_profile_is_gone(client, ephemeral_dir):
 def test_outlook_files_on_the_controller(controller, ephemeral_dir, lab, user):
     user_dir = ephemeral_dir / "outlook" / CLIENT_HOST / user
     names = ("autodiscover/example.test.xml", "mailops-outlook.reg")
-    assert sorted(p.relative_to(user_dir).as_posix() for p in user_dir.rglob("*") if p.is_file()) == sorted(names)
+    # backups (name.<pid>.<date>@<time>~) of what the lifecycle step replaced are kept (mailops_outlook_backup)
+    assert sorted(
+        p.relative_to(user_dir).as_posix() for p in user_dir.rglob("*") if p.is_file() and not p.name.endswith("~")
+    ) == sorted(names)
     for name in names:
         entry = controller.file(str(user_dir / name))
         assert (entry.user, entry.mode) == ("root", 0o644), name
@@ -237,9 +240,13 @@ def test_outlook_files_on_the_controller(controller, ephemeral_dir, lab, user):
 
 def test_outlook_offboarded_user_gets_only_a_removal_reg(ephemeral_dir):
     user_dir = ephemeral_dir / "outlook" / CLIENT_HOST / OFFBOARDED
-    assert sorted(p.relative_to(user_dir).as_posix() for p in user_dir.rglob("*") if p.is_file()) == [
-        "mailops-outlook-remove.reg"
-    ]
+    files = sorted(p.relative_to(user_dir).as_posix() for p in user_dir.rglob("*") if p.is_file())
+    assert [name for name in files if not name.endswith("~")] == ["mailops-outlook-remove.reg"]
+    # the removed files were backed up first (mailops_outlook_backup, the default)
+    assert {name.rsplit(".", 2)[0] for name in files if name.endswith("~")} >= {
+        "autodiscover/example.test.xml",
+        "mailops-outlook.reg",
+    }
     text = (user_dir / "mailops-outlook-remove.reg").read_bytes().decode("utf-16")
     assert text.startswith("\ufeffWindows Registry Editor Version 5.00")
     assert "=-" in text
