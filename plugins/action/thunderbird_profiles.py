@@ -19,10 +19,11 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     expected_version,
     file_spec,
     refusal,
+    removal_spec,
     user_reason,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import present
-from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import Manifest, relative_name
+from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import Manifest, relative_name, sha256
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
 from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird import (
@@ -61,6 +62,7 @@ class ActionModule(RendererAction):
         "dest": {"type": "str"},
         "xml_filename": {"type": "str", "default": "{domain}.xml"},
         "max_file_size": {"type": "int", "default": MAX_SIZE},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     }
 
     def check_target(self):
@@ -69,6 +71,12 @@ class ActionModule(RendererAction):
                 "thunderbird_profiles writes through the POSIX file modules; on Windows hosts render on the "
                 "controller (delegate_to: localhost) and copy with ansible.windows.win_copy"
             )
+
+    def _gate(self, args):
+        if args["state"] == "absent":
+            # host-level removal: every account is absent, so nothing is rendered and nothing needs to verify
+            args["accounts"] = [dict(account, state="absent") for account in args["accounts"]]
+        return super()._gate(args)
 
     def render(self, args, accounts):
         # accounts with state: absent stay in: they name the user whose profile loses them (plan_profile)
@@ -482,6 +490,8 @@ class ActionModule(RendererAction):
 
     def _enterprise(self):
         dest = self._need_dest()
+        if self._args["state"] == "absent":
+            return self._enterprise_absent(dest)
         files = render_enterprise(present(self._args["accounts"]), self._args["options"])
         mode = self._args["mode"] if self._args["mode"] is not None else "0644"
         owner, group = self._args["owner"], self._args["group"]
@@ -492,7 +502,70 @@ class ActionModule(RendererAction):
             target = self.join(pref_dir, name) if name == "autoconfig.js" else self.join(dest, name)
             written.append(self._write(target, files[name], owner, group, mode, "AutoConfig"))
         self._flush()
-        return {"files": written}
+        return {"files": written, "removed": []}
+
+    def _enterprise_absent(self, dest):
+        """Remove the two enterprise files when they are ours, and only together: ``autoconfig.js`` makes Thunderbird
+        load the ``.cfg`` it names and refuse to start when that file is missing ("Failed to read the configuration
+        file", extensions/pref/autoconfig/src/nsReadConfig.cpp in Mozilla's code).
+
+        ``autoconfig.js`` is ours when its bytes are the bootstrap this renderer writes for that ``cfg_name``; the
+        ``.cfg`` when its first line is the one this renderer writes (there is no manifest of the installation
+        directory: the first line is its marker). Each is removed only while it holds the bytes read here.
+        """
+        empty = render_enterprise([], self._args["options"])  # also checks cfg_name
+        cfg_name = next(name for name in empty if name != "autoconfig.js")
+        paths = {
+            "defaults/pref/autoconfig.js": self.join(dest, "defaults", "pref", "autoconfig.js"),
+            cfg_name: self.join(dest, cfg_name),
+        }
+        seen = self.deployer.read(dict.fromkeys(paths.values()))
+        found = {}
+        for rel, path in paths.items():
+            problem = refusal(seen[path])
+            if problem is not None:
+                raise RendererError(problem, field="dest")
+            found[rel] = seen[path]["content"] if seen[path]["exists"] else None
+        bootstrap, cfg = found["defaults/pref/autoconfig.js"], found[cfg_name]
+        marker = empty[cfg_name].split("\n", 1)[0].encode("utf-8")
+        bootstrap_ours = bootstrap == empty["autoconfig.js"].encode("utf-8")
+        cfg_ours = cfg is not None and cfg.split(b"\n", 1)[0].rstrip(b"\r") == marker
+        remove = []
+        if bootstrap_ours and cfg is not None and not cfg_ours:
+            self.warnings.append(
+                f"left {paths['defaults/pref/autoconfig.js']} and {paths[cfg_name]}: the .cfg it loads does not start "
+                "with the line mailops.clients writes; remove both by hand when they are no longer needed"
+            )
+        elif bootstrap_ours:
+            remove.append("defaults/pref/autoconfig.js")
+        if cfg_ours and (bootstrap is None or bootstrap_ours):
+            remove.append(cfg_name)
+        elif cfg_ours:
+            self.warnings.append(
+                f"left {paths[cfg_name]}: {paths['defaults/pref/autoconfig.js']} is not the one mailops.clients writes "
+                "and may load it; remove both by hand when they are no longer needed"
+            )
+        removals = [
+            removal_spec(paths[rel], expect_sha256=sha256(found[rel]), backup=self._args["backup"]) for rel in remove
+        ]
+        self._flush(removals)
+        removed = []
+        for rel, done in zip(remove, self._removals_done):
+            if done.get("changed"):
+                self._changed = True
+                removed.append({"path": rel, "dest": paths[rel], "accounts": []})
+                if self._task.diff:
+                    self.diffs.append(
+                        {
+                            "before_header": paths[rel],
+                            "after_header": "(absent)",
+                            "before": "(written by mailops.clients: enterprise AutoConfig)\n",
+                            "after": "",
+                        }
+                    )
+            elif done.get("kept"):
+                self.warnings.append(f"left {paths[rel]}: it changed while this task ran ({done['kept']})")
+        return {"files": [], "removed": removed}
 
     def _autoconfig_xml(self):
         dest = self._need_dest()

@@ -40,6 +40,13 @@ description:
     C(USER)/C(USERNAME) environment variable).
   - O(output=autoconfig_xml) writes one Mozilla autoconfig file (C(clientConfig) version 1.1) per mail domain
     into O(dest), for C(autoconfig.<domain>/mail/config-v1.1.xml) or Thunderbird's C(isp/) directory.
+    A manifest in O(dest) (C(.mailops-clients-thunderbird_autoconfig.json)) records them; a file of a domain
+    without accounts is removed while unchanged.
+  - O(state=absent) removes what this collection wrote and writes nothing (host-level removal, C(docs/lifecycle.md)) -
+    with O(output=profiles) every account of O(accounts) is absent (every marked account goes), with
+    O(output=autoconfig_xml) every file the manifest lists, with O(output=enterprise) C(autoconfig.js) and the
+    C(.cfg), together and only when they are ours (C(autoconfig.js) byte for byte the bootstrap this module
+    writes for C(cfg_name), the C(.cfg) starting with its first line).
   - Passwords are never written (Thunderbird keeps them in its login manager, not in preferences).
   - Everything in a user's profile directory (C(profiles.ini), the profile, C(user.js), C(prefs.js)) is read and
     written by a process that has become that user, so the task can do nothing there that the user could not do
@@ -130,6 +137,13 @@ options:
     description: Mode of profile directories the action creates.
     type: raw
     default: "0700"
+  state:
+    description:
+      - V(present) writes the accounts; V(absent) removes what this collection wrote for O(output) and renders
+        nothing (no account needs to verify then).
+    type: str
+    choices: [present, absent]
+    default: present
   max_file_size:
     description:
       - With O(output=profiles), a C(profiles.ini), C(user.js) or C(prefs.js) larger than this many bytes is not
@@ -167,6 +181,15 @@ EXAMPLES = r"""
     dest: /srv/autoconfig
     xml_filename: "{domain}/mail/config-v1.1.xml"
   delegate_to: localhost
+
+- name: Remove the enterprise AutoConfig this collection wrote (the host no longer uses Thunderbird)
+  mailops.clients.thunderbird_profiles:
+    accounts: []
+    output: enterprise
+    dest: /usr/lib/thunderbird
+    state: absent
+    backup: true
+  become: true
 """
 
 RETURN = r"""
@@ -234,8 +257,21 @@ skipped_accounts:
   type: list
   elements: str
 files:
-  description: With O(output=enterprise) or O(output=autoconfig_xml), the files (C(path), C(changed), C(domain)).
+  description:
+    - With O(output=enterprise) or O(output=autoconfig_xml), the files written (C(path), C(changed), C(domain)).
+    - Empty with O(state=absent).
   returned: when O(output) is not V(profiles)
   type: list
   elements: dict
+removed:
+  description:
+    - With O(output=enterprise) or O(output=autoconfig_xml), the files removed (or that would be, in check mode).
+    - C(path) relative to O(dest), C(dest) the full path, C(accounts) the ids the file was written for (empty for
+      the enterprise files, which keep no manifest).
+  returned: when O(output) is not V(profiles)
+  type: list
+  elements: dict
+  sample:
+    - {path: example.org/mail/config-v1.1.xml, dest: /srv/autoconfig/example.org/mail/config-v1.1.xml,
+       accounts: [alice@example.org]}
 """

@@ -24,7 +24,8 @@ Decisions (also in docs/thunderbird.md):
   ``mail.account.accountN.*``, ``mail.server.serverN.*``, ``mail.identity.idN.*`` and
   ``mail.smtpserver.smtpN.*`` pref Thunderbird copied (or wrote) into ``prefs.js`` is deleted, and its
   keys leave ``mail.accountmanager.accounts`` and ``mail.smtpservers``. A pref the previous block set and
-  the new one does not is also cleared from ``prefs.js`` (``user.js`` removal alone does not undo a value).
+  the new one does not is also cleared from ``prefs.js`` while it holds the block's value (``user.js`` removal
+  alone does not undo a value; another value is the user's own).
   Accounts without the marker (made by hand) are never changed. An account with ``state: absent`` is removed
   the same way. A new account never takes the keys of an account removed in the same run.
 * **Rename and server move.** An account whose ``previous_email`` gives the id of a marked account takes over its
@@ -1043,7 +1044,9 @@ def plan_profile(
         owner = _NAME_KEY_RE.match(name)  # a set lookup: a long prefs.js with many stale keys stays linear
         if owner and (f"mail.{owner.group(1)}.", owner.group(2)) in stale:
             continue
-        if name in cleared and name not in LIST_PREFS:
+        # only the copy of the block's value (Thunderbird saves user.js values into prefs.js): a different value is
+        # the user's own (set before the block existed, or changed in Thunderbird since) and stays
+        if name in cleared and name not in LIST_PREFS and value == block_prefs[name]:
             continue
         if name in LIST_PREFS:
             seen_lists.add(name)

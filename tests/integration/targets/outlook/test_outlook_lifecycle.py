@@ -12,9 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" / "plugin_utils"))
+import regfile  # noqa: E402
 from ansible_recap import flat_output, recap
 
 pytestmark = pytest.mark.slow
@@ -113,3 +117,48 @@ def test_offboarding_implicit_removal_check_mode_and_idempotence(ansible_playboo
     again = ansible_playbook(PLAY, extra_vars=role_vars(tmp_path, account("alice")))
     assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
     assert {path: (out / path).read_bytes() for path in ALICE} == alice
+
+
+def deletes_every_value_of(removal: Path, *reg_files: bytes) -> bool:
+    """The removal .reg deletes exactly the values the earlier .reg files set (same key, same name)."""
+    written = {(v.key, v.name) for data in reg_files for v in regfile.parse(data) if v.type != "delete"}
+    return {(v.key, v.name, v.type) for v in regfile.parse(removal.read_bytes())} == {
+        (key, name, "delete") for key, name in written
+    }
+
+
+def test_host_level_removal_with_the_role(ansible_playbook, tmp_path):
+    out = tmp_path / "out" / "localhost"
+    extra = role_vars(tmp_path, account("alice"), account("bob", "other.test"))
+    assert recap(ansible_playbook(PLAY, extra_vars=extra)) == {"changed": 1, "failed": 0}
+    regs = {user: (out / user / "mailops-outlook.reg").read_bytes() for user in ("alice", "bob")}
+
+    extra["mailops_outlook_state"] = "absent"
+    del extra["mailops_allow_unverified"]  # nothing is rendered: nothing needs to verify
+    check = ansible_playbook(PLAY, extra_vars=extra, check=True)
+    assert recap(check) == {"changed": 1, "failed": 0}, check.stdout
+    assert tree(out) == sorted([MANIFEST, *ALICE, *BOB])
+    run = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(run) == {"changed": 1, "failed": 0}, run.stdout
+    # every file of the manifest is gone; what is left deletes every registry value the .reg files set
+    removals = ["alice/mailops-outlook-remove.reg", "bob/mailops-outlook-remove.reg"]
+    assert tree(out) == sorted([MANIFEST, *removals])
+    assert sorted(json.loads((out / MANIFEST).read_text())["files"]) == removals
+    for user in ("alice", "bob"):
+        assert deletes_every_value_of(out / user / "mailops-outlook-remove.reg", regs[user])
+    again = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
+
+
+def test_an_emptied_account_list_still_removes(ansible_playbook, tmp_path):
+    """No account at all left for the host: the manifest beside the files still has the role remove them."""
+    out = tmp_path / "out" / "localhost"
+    assert recap(ansible_playbook(PLAY, extra_vars=role_vars(tmp_path, account("alice")))) == {
+        "changed": 1,
+        "failed": 0,
+    }
+    reg = (out / "alice" / "mailops-outlook.reg").read_bytes()
+    run = ansible_playbook(PLAY, extra_vars=role_vars(tmp_path))
+    assert recap(run) == {"changed": 1, "failed": 0}, run.stdout
+    assert tree(out) == sorted([MANIFEST, "alice/mailops-outlook-remove.reg"])
+    assert deletes_every_value_of(out / "alice" / "mailops-outlook-remove.reg", reg)

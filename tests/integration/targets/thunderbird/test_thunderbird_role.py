@@ -558,3 +558,63 @@ def test_state_absent_and_previous_email_through_the_role(ansible_playbook, tmp_
     assert prefs(profile / "prefs.js")["mail.accountmanager.accounts"] == "account1,account2"
     assert prefs(profile / "prefs.js")["mail.smtpservers"] == "smtp1"
     assert recap(ansible_playbook(PLAY, extra_vars=base_vars(tmp_path, accs=gone))) == {"changed": 0, "failed": 0}
+
+
+def test_host_level_removal_with_the_role(ansible_playbook, tmp_path):
+    """mailops_thunderbird_state: absent removes our accounts from the profile, our enterprise files and the
+    autoconfig XML files of the manifest; the user's own lines stay byte for byte; no account needs to verify."""
+    profile = make_home(tmp_path)
+    install = tmp_path / "install"
+    bootstrap = install / "defaults" / "pref" / "autoconfig.js"
+    xml_dir = tmp_path / "xml"
+    extra = base_vars(
+        tmp_path,
+        mailops_thunderbird_outputs=["profiles", "enterprise", "autoconfig_xml"],
+        mailops_thunderbird_install_dir=str(install),
+        mailops_thunderbird_autoconfig_xml_dir=str(xml_dir),
+        mailops_thunderbird_backup=False,
+    )
+    first = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(first) == {"changed": 3, "failed": 0}, first.stdout
+    # what Thunderbird copies into prefs.js at its next start
+    with (profile / "prefs.js").open("a") as handle:
+        handle.write('user_pref("mail.account.account1001.mailops_id", "bob@example.test");\n')
+        handle.write('user_pref("mail.server.server1000.directory-rel", "[ProfD]ImapMail/mail.example.test");\n')
+
+    def files():
+        return {p: p.read_bytes() for d in ("home", "install", "xml") for p in (tmp_path / d).rglob("*") if p.is_file()}
+
+    written = files()
+    assert bootstrap.is_file() and (install / "mailops.cfg").is_file()
+    assert sorted(p.name for p in xml_dir.iterdir()) == [
+        ".mailops-clients-thunderbird_autoconfig.json",
+        "example.test.xml",
+    ]
+
+    extra["mailops_thunderbird_state"] = "absent"
+    del extra["mailops_verified"]
+    check = ansible_playbook(PLAY, extra_vars=extra, check=True)
+    assert recap(check) == {"changed": 3, "failed": 0}, check.stdout
+    assert files() == written
+    assert "mail.account.account1000.mailops_id" in (profile / "user.js").read_text()
+
+    run = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(run) == {"changed": 3, "failed": 0}, run.stdout
+    assert (profile / "user.js").read_text() == USER_LINES
+    assert (profile / "prefs.js").read_text() == HAND_PREFS
+    assert not bootstrap.exists() and not (install / "mailops.cfg").exists()
+    assert list(xml_dir.iterdir()) == []
+    again = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
+
+    # an autoconfig.js that is not ours may load the .cfg: neither is removed
+    own_bootstrap = b'pref("general.config.filename", "mailops.cfg");\n'
+    bootstrap.write_bytes(own_bootstrap)
+    cfg = written[install / "mailops.cfg"]
+    (install / "mailops.cfg").write_bytes(cfg)
+    left = ansible_playbook(PLAY, extra_vars=extra)
+    assert recap(left) == {"changed": 0, "failed": 0}, left.stdout
+    assert bootstrap.read_bytes() == own_bootstrap and (install / "mailops.cfg").read_bytes() == cfg
+    assert f"left {install / 'mailops.cfg'}: {bootstrap} is not the one mailops.clients writes and may load it" in (
+        flat(left.stdout + left.stderr)
+    )

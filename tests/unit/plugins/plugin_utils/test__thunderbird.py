@@ -292,6 +292,15 @@ def test_prefs_the_block_no_longer_sets_are_cleared_from_prefs_js():
     assert "reply_to" not in plan.prefs_js
 
 
+def test_a_pref_the_block_no_longer_sets_keeps_the_users_own_value_in_prefs_js():
+    # the user's default account, set before the block existed (Thunderbird has not run since)
+    own = 'user_pref("mail.accountmanager.defaultaccount", "account1");\n'
+    first = tb.plan_profile(sample(), None, HAND + own, {"default_account": "first"})
+    assert values(first.user_js)["mail.accountmanager.defaultaccount"] == "account1002"
+    plan = tb.plan_profile([], first.user_js, first.prefs_js)
+    assert own in plan.prefs_js
+
+
 def test_no_accounts_removes_the_block_and_keeps_user_lines():
     first = tb.plan_profile(sample(), 'user_pref("mine", 1);\n', None)
     plan = tb.plan_profile([], first.user_js, first.prefs_js)
