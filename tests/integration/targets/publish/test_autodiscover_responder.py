@@ -371,10 +371,10 @@ def published(ansible_env):
         "mailops_publish_autodiscover_workers": 1,
         "mailops_publish_autodiscover_user": USER,
         "mailops_publish_autodiscover_service_manager": "auto",
-        "__mailops_publish_autodiscover_app_dir": str(root / "app"),
-        "__mailops_publish_autodiscover_config_dir": str(root / "etc"),
-        "__mailops_publish_autodiscover_log_dir": str(root / "log"),
-        "__mailops_publish_autodiscover_run_dir": str(root / "run"),
+        "mailops_publish_autodiscover_app_dir": str(root / "app"),
+        "mailops_publish_autodiscover_config_dir": str(root / "etc"),
+        "mailops_publish_autodiscover_log_dir": str(root / "log"),
+        "mailops_publish_autodiscover_run_dir": str(root / "run"),
         "nginx_dir": str(root),
     }
     (root / "play.yml").write_text(
