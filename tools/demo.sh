@@ -303,13 +303,14 @@ PY
 
 step "Publishing example.test for self-configuring clients (ansible-playbook mailops.clients.publish)"
 # A real nginx from build/demo/publish/nginx on 127.0.0.1 and the role's Autodiscover responder (a gunicorn daemon
-# with its files in build/demo/publish/autodiscover, on 127.0.0.1:10444 + offset), both stopped again at the end, a
+# with its files in build/demo/publish/autodiscover, on 127.0.0.1:10451 + offset), both stopped again at the end, a
 # certificate from the lab's CA; the web host web-mail is examples/publish-inventory.yml. The verify play of the publish playbook runs on the
 # web host and lin-alice, whose account uses the published server, and probes without logins (publishing needs the
 # servers' verdicts, not the accounts' passwords): the whole fleet was verified just before.
 publish_dir=$demo_dir/publish
-publish_port=$((10443 + port_offset))
-autodiscover_port=$((10444 + port_offset))
+# ports that no lab at another offset (steps of 100) uses: 10450 and 10451 are not a lab port modulo 100
+publish_port=$((10450 + port_offset))
+autodiscover_port=$((10451 + port_offset))
 publish_log=$log_dir/publish.log
 publish_start=$(now_ms)
 "$python" - "$lab_dir/lab.json" "$publish_dir" <<'PY'
@@ -358,13 +359,15 @@ base=https://autoconfig.example.test:$publish_port
 fetch() {  # what a client gets: status, content type, size (curl resolves the names to 127.0.0.1 itself)
   local host=$1 path=$2
   shift 2
+  rm -f "$publish_dir/last-answer"
   curl -sS -o "$publish_dir/last-answer" --max-time 5 --cacert "$(realpath "$lab_dir")/tls/ca.crt" \
     --resolve "$host:$publish_port:127.0.0.1" -w "    %{http_code} %{content_type} %{size_download} bytes  " "$@" \
     "https://$host:$publish_port$path" || true
   echo "https://$host:$publish_port$path"
 }
 fetch autoconfig.example.test "/mail/config-v1.1.xml?emailaddress=alice%40example.test"
-"$python" - "$publish_dir/last-answer" <<'PY' || true
+if [[ -s $publish_dir/last-answer ]]; then
+  "$python" - "$publish_dir/last-answer" <<'PY' || true
 import sys
 import xml.etree.ElementTree as ET
 for server in ET.parse(sys.argv[1]).getroot().iter():
@@ -372,11 +375,13 @@ for server in ET.parse(sys.argv[1]).getroot().iter():
         values = [server.findtext(name) for name in ("hostname", "port", "socketType", "username")]
         print(f"      {server.tag} {server.get('type')}: {values[0]}:{values[1]} {values[2]} user {values[3]}")
 PY
+fi
 fetch example.test /.well-known/autoconfig/mail/config-v1.1.xml
 fetch autoconfig.example.test /mail/example.test.mobileconfig
 fetch autodiscover.example.test /autodiscover/autodiscover.xml -X POST -H 'Content-Type: text/xml; charset=utf-8' \
   --data '<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>alice@example.test</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>'
-"$python" - "$publish_dir/last-answer" <<'PY' || true
+if [[ -s $publish_dir/last-answer ]]; then
+  "$python" - "$publish_dir/last-answer" <<'PY' || true
 import sys
 import xml.etree.ElementTree as ET
 ns = "{http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a}"
@@ -384,6 +389,7 @@ for proto in ET.parse(sys.argv[1]).getroot().iter(ns + "Protocol"):
     values = [proto.findtext(ns + name) for name in ("Type", "Server", "Port", "Encryption", "LoginName")]
     print(f"      Protocol {values[0]}: {values[1]}:{values[2]} Encryption {values[3]} LoginName {values[4]}")
 PY
+fi
 if [[ -s $publish_dir/srv-records.zone ]]; then
   echo "    SRV records (zone snippet $publish_dir/srv-records.zone):"
   grep -v '^;' "$publish_dir/srv-records.zone" | grep . | sed 's/^/      /'
