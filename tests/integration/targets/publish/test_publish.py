@@ -556,3 +556,20 @@ def test_signed_refused_and_unpublished(ansible_env, env, tmp_path):
     assert not (www / "gone.test").exists()
     assert not (env["nginx"].root / "conf.d" / "mailops-publish-gone.test.conf").exists()
     assert get(env, AC, host="autoconfig.gone.test")[0] == 404
+    # the responder too: the refused domain keeps its last verified answer, the unpublished one has none
+    status, _headers, body = get(
+        env,
+        "/autodiscover/autodiscover.xml",
+        host="autodiscover.example.test",
+        method="POST",
+        body=outlook_request("alice@example.test"),
+    )
+    assert status == 200 and pox_protocols(body) == EXPECTED_POX, body
+    status = get(
+        env,
+        "/autodiscover/autodiscover.xml",
+        host="autodiscover.example.test",
+        method="POST",
+        body=outlook_request("alice@gone.test"),
+    )[0]
+    assert status == 404
