@@ -15,8 +15,9 @@
 #   4. print a summary (endpoint verdicts from the verify report, files per host and client, changed
 #      counts);
 #   5. publish example.test for self-configuring clients (`ansible-playbook mailops.clients.publish` with the web
-#      host of examples/publish-inventory.yml) through a real nginx on 127.0.0.1 and fetch one URL of each kind
-#      (both autoconfig URLs, the Apple profile, Autodiscover) and show the SRV records;
+#      host of examples/publish-inventory.yml) through a real nginx on 127.0.0.1 and the role's Autodiscover
+#      responder (gunicorn), fetch one URL of each kind (both autoconfig URLs, the Apple profile, an Outlook
+#      Autodiscover POST) and show the SRV records; nginx and gunicorn are stopped again right after;
 #   6. run the round trip (a test message sent and read back) for every demo account with
 #      `ansible-playbook mailops.clients.verify -e mailops_verify_roundtrip=true` and print the latencies, and where
 #      everything is;
@@ -68,7 +69,7 @@ echo "ansible-core $("$python" -c "from ansible.release import __version__; prin
 
 stop_lab() {
   local rc=$?
-  if declare -F stop_nginx >/dev/null; then stop_nginx; fi
+  if declare -F stop_publish >/dev/null; then stop_publish; fi
   step "Stopping the mail lab"
   "$python" tools/maillab.py down --dir "$lab_dir" 2>&1 | sed 's/^/    /' || true
   exit "$rc"
@@ -301,12 +302,15 @@ print(f"\nchanged tasks in this run: {total}" + (" (nothing to do: the fleet is 
 PY
 
 step "Publishing example.test for self-configuring clients (ansible-playbook mailops.clients.publish)"
-# A real nginx from build/demo/publish/nginx on 127.0.0.1 (stopped again at the end), a certificate from the lab's
-# CA; the web host web-mail is examples/publish-inventory.yml. The verify play of the publish playbook runs on the
+# A real nginx from build/demo/publish/nginx on 127.0.0.1 and the role's Autodiscover responder (a gunicorn daemon
+# with its files in build/demo/publish/autodiscover, on 127.0.0.1:10451 + offset), both stopped again at the end, a
+# certificate from the lab's CA; the web host web-mail is examples/publish-inventory.yml. The verify play of the publish playbook runs on the
 # web host and lin-alice, whose account uses the published server, and probes without logins (publishing needs the
 # servers' verdicts, not the accounts' passwords): the whole fleet was verified just before.
 publish_dir=$demo_dir/publish
-publish_port=$((10443 + port_offset))
+# ports that no lab at another offset (steps of 100) uses: 10450 and 10451 are not a lab port modulo 100
+publish_port=$((10450 + port_offset))
+autodiscover_port=$((10451 + port_offset))
 publish_log=$log_dir/publish.log
 publish_start=$(now_ms)
 "$python" - "$lab_dir/lab.json" "$publish_dir" <<'PY'
@@ -330,13 +334,22 @@ temp = "".join(f"    {kind}_temp_path {nginx}/tmp/{kind};\n" for kind in ("clien
     f"    include {nginx}/conf.d/*.conf;\n}}\n"
 )
 PY
-stop_nginx() {
-  local pid_file=$publish_dir/nginx/nginx.pid
-  if [[ -s $pid_file ]]; then kill "$(cat "$pid_file")" 2>/dev/null || true; fi
+stop_publish() {  # nginx and the responder's gunicorn, each by its pid file; waits (bounded) until they are gone
+  local pid_file pid tries
+  for pid_file in "$publish_dir/nginx/nginx.pid" "$publish_dir/autodiscover/run/gunicorn.pid"; do
+    [[ -s $pid_file ]] || continue
+    pid=$(cat "$pid_file")
+    kill "$pid" 2>/dev/null || continue
+    for ((tries = 0; tries < 100; tries++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  done
 }
 set +e
 "$venv/bin/ansible-playbook" -i examples/inventory -i examples/publish-inventory.yml \
   --vault-password-file examples/vault-password.txt "${extra_vars[@]}" -e "demo_publish_port=$publish_port" \
+  -e "demo_autodiscover_port=$autodiscover_port" \
   -e mailops_hosts=web-mail:lin-alice -e mailops_verify_credentials=false -e mailops_verify_report_dir= \
   mailops.clients.publish >"$publish_log" 2>&1
 publish_rc=$?
@@ -346,13 +359,15 @@ base=https://autoconfig.example.test:$publish_port
 fetch() {  # what a client gets: status, content type, size (curl resolves the names to 127.0.0.1 itself)
   local host=$1 path=$2
   shift 2
+  rm -f "$publish_dir/last-answer"
   curl -sS -o "$publish_dir/last-answer" --max-time 5 --cacert "$(realpath "$lab_dir")/tls/ca.crt" \
     --resolve "$host:$publish_port:127.0.0.1" -w "    %{http_code} %{content_type} %{size_download} bytes  " "$@" \
     "https://$host:$publish_port$path" || true
   echo "https://$host:$publish_port$path"
 }
 fetch autoconfig.example.test "/mail/config-v1.1.xml?emailaddress=alice%40example.test"
-"$python" - "$publish_dir/last-answer" <<'PY' || true
+if [[ -s $publish_dir/last-answer ]]; then
+  "$python" - "$publish_dir/last-answer" <<'PY' || true
 import sys
 import xml.etree.ElementTree as ET
 for server in ET.parse(sys.argv[1]).getroot().iter():
@@ -360,15 +375,26 @@ for server in ET.parse(sys.argv[1]).getroot().iter():
         values = [server.findtext(name) for name in ("hostname", "port", "socketType", "username")]
         print(f"      {server.tag} {server.get('type')}: {values[0]}:{values[1]} {values[2]} user {values[3]}")
 PY
+fi
 fetch example.test /.well-known/autoconfig/mail/config-v1.1.xml
 fetch autoconfig.example.test /mail/example.test.mobileconfig
 fetch autodiscover.example.test /autodiscover/autodiscover.xml -X POST -H 'Content-Type: text/xml; charset=utf-8' \
   --data '<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>alice@example.test</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>'
+if [[ -s $publish_dir/last-answer ]]; then
+  "$python" - "$publish_dir/last-answer" <<'PY' || true
+import sys
+import xml.etree.ElementTree as ET
+ns = "{http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a}"
+for proto in ET.parse(sys.argv[1]).getroot().iter(ns + "Protocol"):
+    values = [proto.findtext(ns + name) for name in ("Type", "Server", "Port", "Encryption", "LoginName")]
+    print(f"      Protocol {values[0]}: {values[1]}:{values[2]} Encryption {values[3]} LoginName {values[4]}")
+PY
+fi
 if [[ -s $publish_dir/srv-records.zone ]]; then
   echo "    SRV records (zone snippet $publish_dir/srv-records.zone):"
   grep -v '^;' "$publish_dir/srv-records.zone" | grep . | sed 's/^/      /'
 fi
-stop_nginx
+stop_publish
 echo "    published in $(elapsed "$publish_start")s (exit $publish_rc); full output: $publish_log (base URL $base)"
 if [[ $publish_rc != 0 ]]; then
   grep -sE '^(fatal|failed):|"msg"' "$publish_log" | sed 's/^/    /' >&2 || true
