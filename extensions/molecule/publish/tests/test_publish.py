@@ -1,7 +1,7 @@
 # Copyright: contributors to mailops.clients
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""UNTESTED (written without running Molecule). What a user of mailops.clients.publish would check on the web host:
+"""What a user of mailops.clients.publish would check on the web host:
 the documents (owner, mode, content), nginx's file, nginx running without systemd and serving them, the Autodiscover
 responder's files where the scenario's public variables put them, its daemon and an Outlook POST through nginx."""
 
@@ -31,16 +31,37 @@ def test_nginx_configuration_and_process(client):
     assert client.run("pgrep -F /run/nginx.pid nginx").rc == 0
 
 
+# An HTTPS request from inside the web host, as a client on the network would make it: to 127.0.0.1 (host
+# networking) but with TLS verified for the published name against the scenario's certificate, and that name in Host.
+FETCH = (
+    "import socket, ssl, sys; port, name, method, path, body = sys.argv[1:6]; "
+    "ctx = ssl.create_default_context(cafile='/etc/ssl/mailops-publish/web.crt'); "
+    "s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(port)), timeout=10), server_hostname=name); "
+    "data = body.encode(); "
+    "s.sendall(('%s %s HTTP/1.0\\r\\nHost: %s\\r\\nContent-Type: text/xml\\r\\nContent-Length: %d\\r\\n\\r\\n' "
+    "% (method, path, name, len(data))).encode() + data); "
+    "chunks = iter(lambda: s.recv(65536), b''); sys.stdout.write(b''.join(chunks).decode())"
+)
+
+
+def https(client, name: str, method: str, path: str, body: str = "") -> tuple[str, dict, str]:
+    """(status line, headers, body) of one request to the role's nginx."""
+    port = str(8443 + int(os.environ.get("MAILOPS_MOLECULE_PORT_OFFSET", "300")))
+    raw = client.check_output("python3 -c %s %s %s %s %s %s", FETCH, port, name, method, path, body)
+    head, _, content = raw.replace("\r\n", "\n").partition("\n\n")
+    status, *lines = head.split("\n")
+    return status, {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}, content
+
+
 def test_served_over_https(client):
-    port = 8443 + int(os.environ.get("MAILOPS_MOLECULE_PORT_OFFSET", "300"))
-    out = client.check_output(
-        'python3 -c "import ssl, urllib.request; c = ssl._create_unverified_context(); '
-        "r = urllib.request.Request('https://127.0.0.1:%s/mail/config-v1.1.xml', "
-        "headers={'Host': 'autoconfig.example.test'}); print(urllib.request.urlopen(r, context=c).headers"
-        "['Content-Type'])\"",
-        port,
-    )
-    assert out.startswith("application/xml")
+    for name, path in (
+        ("autoconfig.example.test", "/mail/config-v1.1.xml"),
+        ("example.test", "/.well-known/autoconfig/mail/config-v1.1.xml"),
+    ):
+        status, headers, content = https(client, name, "GET", path)
+        assert status.split()[1] == "200", (name, path)
+        assert headers["content-type"].startswith("application/xml")
+        assert "<hostname>mail.example.test</hostname>" in content
 
 
 AUTODISCOVER = "/opt/mailops-autodiscover"  # the scenario's mailops_publish_autodiscover_*_dir
@@ -58,23 +79,21 @@ def test_autodiscover_responder_files_and_daemon(client):
 
 
 def test_autodiscover_post_through_nginx(client):
-    port = 8443 + int(os.environ.get("MAILOPS_MOLECULE_PORT_OFFSET", "300"))
     body = (
         '<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/'
         'outlook/requestschema/2006"><Request><EMailAddress>alice@example.test</EMailAddress><AcceptableResponseSchema>'
         "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>"
         "</Request></Autodiscover>"
     )
-    out = client.check_output(
-        'python3 -c "import ssl, sys, urllib.request; c = ssl._create_unverified_context(); '
-        "r = urllib.request.Request('https://127.0.0.1:%s/Autodiscover/Autodiscover.xml', data=sys.argv[1].encode(), "
-        "headers={'Host': 'autodiscover.example.test', 'Content-Type': 'text/xml'}); "
-        'sys.stdout.write(urllib.request.urlopen(r, context=c).read().decode())" %s',
-        port,
-        body,
-    )
+    name = "autodiscover.example.test"
+    status, headers, content = https(client, name, "POST", "/Autodiscover/Autodiscover.xml", body)
+    assert status.split()[1] == "200"
     ns = "{http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a}"
-    protocols = ET.fromstring(out).iter(f"{ns}Protocol")  # noqa: S314 (the role's responder)
-    assert [(p.findtext(f"{ns}Type"), p.findtext(f"{ns}Server")) for p in protocols][:1] == [
-        ("IMAP", "mail.example.test")
+    protocols = ET.fromstring(content).iter(f"{ns}Protocol")  # noqa: S314 (the role's responder)
+    assert [(p.findtext(f"{ns}Type"), p.findtext(f"{ns}Server"), p.findtext(f"{ns}LoginName")) for p in protocols] == [
+        ("IMAP", "mail.example.test", "alice@example.test"),
+        ("SMTP", "mail.example.test", "alice@example.test"),
     ]
+    status, _headers, content = https(client, name, "POST", "/autodiscover/autodiscover.xml", "<a")
+    assert status.split()[1] == "400"
+    assert "<a" not in content
