@@ -268,7 +268,7 @@ directories:
       type: bool
       sample: false
     error:
-      description: Why its O(directories[].run_as) user failed.
+      description: Why its O(directories[].run_as) user failed; the directory may not have been created or corrected.
       type: str
       returned: when that user failed
       sample: "user alice: cannot create /home/alice/x: Permission denied"
@@ -306,7 +306,7 @@ files:
       returned: when that happened
       sample: true
     error:
-      description: Why its O(files[].run_as) user failed.
+      description: Why its O(files[].run_as) user failed; the file may not have been written.
       type: str
       returned: when that user failed
       sample: "user alice: cannot write /home/alice/x/user.js: Permission denied"
@@ -347,7 +347,7 @@ removed:
       returned: when that happened
       sample: true
     error:
-      description: Why its O(remove[].run_as) user failed.
+      description: Why its O(remove[].run_as) user failed; the file may still be there.
       type: str
       returned: when that user failed
       sample: "user alice: cannot open /home/alice/x: Permission denied"
