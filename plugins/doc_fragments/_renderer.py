@@ -4,19 +4,21 @@
 
 from __future__ import annotations
 
-from ansible_collections.mailops.clients.plugins.doc_fragments._action_plugin import ModuleDocFragment as _ActionPlugin
-
 
 class ModuleDocFragment:
     # What the renderer action plugins (apple_mail_profiles, outlook_profiles, thunderbird_profiles) share:
     # they render on the controller, apply the verify gate (option gate) and write through
     # plugin_utils/_deploy.py, all in the one base plugin_utils/_renderer_action.py. Use it after the
     # action_common_attributes fragments, which describe these attributes (here one line each: how far each is
-    # supported). Its attributes continue those of every action plugin (the _action_plugin fragment's mapping).
-    DOCUMENTATION = (
-        _ActionPlugin.DOCUMENTATION
-        + r"""  check_mode: {support: full}
+    # supported).
+    DOCUMENTATION = r"""
+attributes:
+  action: {support: full}
+  async: {support: none}
+  bypass_host_loop: {support: none}
+  check_mode: {support: full}
   diff_mode: {support: full}
+  platform: {platforms: posix}
   safe_file_operations: {support: full}
   vault: {support: none}
 notes:
@@ -69,4 +71,3 @@ options:
         default: error
         choices: [error, warning]
 """
-    )

@@ -31,7 +31,7 @@ author:
 requirements:
   - dnspython (on the controller)
 extends_documentation_fragment:
-  [action_common_attributes, action_common_attributes.flow, mailops.clients._action_plugin]
+  [action_common_attributes, action_common_attributes.flow, mailops.clients._controller_action]
 attributes:
   check_mode:
     support: full

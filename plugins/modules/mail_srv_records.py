@@ -36,7 +36,7 @@ author:
 requirements:
   - dnspython (on the controller, for O(dns))
 extends_documentation_fragment:
-  [action_common_attributes, action_common_attributes.flow, mailops.clients._action_plugin]
+  [action_common_attributes, action_common_attributes.flow, mailops.clients._controller_action]
 attributes:
   check_mode:
     support: full
