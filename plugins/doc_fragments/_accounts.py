@@ -6,8 +6,9 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The input of the filters that take one host's normalized accounts (mail_accounts_gate, mail_mobileconfig,
-    # mail_outlook_windows); plugins/plugin_utils/_filter.py filter_errors(accounts=True) says when it is not.
+    # The input of the filters that take normalized accounts: one host's (mail_accounts_gate, mail_mobileconfig,
+    # mail_outlook_windows) or the fleet's (_publish_domains); plugins/plugin_utils/_filter.py
+    # filter_errors(accounts=True) says when it is not.
     DOCUMENTATION = r"""
 options:
   _input:

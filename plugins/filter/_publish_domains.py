@@ -14,12 +14,7 @@ description:
   - The default of C(mailops_publish_domains) - each mail domain of the accounts with the servers (names from
     C(mailops_servers)) its accounts use, first use first, and C(username=local_part) when every account of the
     domain logs in with its local part. Accounts with inline settings and absent accounts are not counted.
-options:
-  _input:
-    description: Normalized accounts (P(mailops.clients.mail_accounts_normalize#filter)).
-    type: list
-    elements: dict
-    required: true
+extends_documentation_fragment: mailops.clients._accounts
 """
 
 EXAMPLES = r"""
@@ -34,17 +29,13 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._filter import filter_errors  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._publish import domains_from_accounts  # noqa: E402
 
 
 def publish_domains(accounts):
-    try:
+    with filter_errors("_publish_domains", accounts=True):
         return domains_from_accounts(list(accounts or []))
-    except (KeyError, TypeError, AttributeError) as err:
-        raise AnsibleFilterError(
-            f"_publish_domains expects normalized accounts (mail_accounts_normalize): missing {err}"
-        ) from None
 
 
 class FilterModule:

@@ -40,9 +40,11 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Plan the domains
+- name: Plan the domains whose servers verified without a warning either
   ansible.builtin.set_fact:
-    plan: "{{ mailops_publish_domains | mailops.clients._publish_plan(mailops_servers, verified=mailops_verified) }}"
+    plan: >-
+      {{ mailops_publish_domains | mailops.clients._publish_plan(mailops_servers, verified=mailops_verified,
+         fail_on="warning") }}
 """
 
 RETURN = r"""
@@ -62,13 +64,13 @@ _value:
       elements: str
 """
 
-from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._filter import filter_errors  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._publish import PublishError, plan_domains  # noqa: E402
 
 
 def publish_plan(domains, servers, verified=None, allow_unverified=False, fail_on="error", autodiscover_host=None):
-    try:
+    with filter_errors(None, PublishError):
         return plan_domains(
             domains,
             servers,
@@ -77,8 +79,6 @@ def publish_plan(domains, servers, verified=None, allow_unverified=False, fail_o
             fail_on=fail_on,
             autodiscover_host=autodiscover_host or None,
         )
-    except PublishError as err:
-        raise AnsibleFilterError(str(err)) from None
 
 
 class FilterModule:

@@ -210,7 +210,7 @@ removed:
       type: str
       sample: bob
     accounts:
-      description: Ids of the accounts the profile held.
+      description: Ids of the accounts the profile held when an earlier run wrote it.
       type: list
       elements: str
       sample: [bob@example.test]

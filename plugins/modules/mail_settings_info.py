@@ -31,22 +31,13 @@ author:
 requirements:
   - dnspython (on the controller)
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
+  [action_common_attributes, action_common_attributes.flow, mailops.clients._controller_action]
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Nothing is changed; discovery and the probes run in check mode too.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   email:
     description:
@@ -111,10 +102,12 @@ seealso:
   - module: mailops.clients.imap_server_info
   - module: mailops.clients.smtp_server_info
   - name: RFC 6186
-    description: Use of SRV Records for Locating Email Submission/Access Services.
+    description: Use of SRV Records for Locating Email Submission/Access Services (section 3, the labels the C(srv)
+      source asks).
     link: https://www.rfc-editor.org/rfc/rfc6186
   - name: RFC 8314
-    description: "Cleartext Considered Obsolete: Use of TLS for Email Submission and Access."
+    description: "Cleartext Considered Obsolete: Use of TLS for Email Submission and Access (section 7.3: the
+      C(_submissions._tcp) label)."
     link: https://www.rfc-editor.org/rfc/rfc8314
 """
 

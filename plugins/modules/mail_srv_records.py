@@ -36,15 +36,8 @@ author:
 requirements:
   - dnspython (on the controller, for O(dns))
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
+  [action_common_attributes, action_common_attributes.flow, mailops.clients._controller_action]
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: The current records are read; no update is sent and the zone file is not written. RV(changes) says
@@ -52,8 +45,6 @@ attributes:
   diff_mode:
     support: full
     details: The records of each changed name before and after (zone-file lines), and the zone file.
-  platform:
-    platforms: posix
 options:
   domains:
     description:
@@ -141,7 +132,8 @@ seealso:
   - module: mailops.clients.mail_settings_info
     description: Reads these records back (source C(srv)) and proves the servers they name.
   - name: RFC 6186
-    description: Use of SRV Records for Locating Email Submission/Access Services.
+    description: Use of SRV Records for Locating Email Submission/Access Services (the labels of section 3, the
+      priorities of section 3.4).
     link: https://www.rfc-editor.org/rfc/rfc6186
   - name: RFC 8314
     description: "Cleartext Considered Obsolete: Use of TLS for Email Submission and Access (section 7.3: submissions)."

@@ -143,13 +143,13 @@ windows:
   type: dict
 removed:
   description: The files removed (or that would be, in check mode) because an earlier run wrote them and this did not.
+  version_added: 0.2.0
   returned: always
   type: list
   elements: dict
-  version_added: 0.2.0
   contains:
     path:
-      description: Path relative to O(dest_dir).
+      description: Where the file was, relative to O(dest_dir).
       type: str
       sample: bob/autodiscover/other.test.xml
     dest:

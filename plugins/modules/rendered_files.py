@@ -268,7 +268,7 @@ directories:
       type: bool
       sample: false
     error:
-      description: Why its O(directories[].run_as) user failed.
+      description: Why its O(directories[].run_as) user failed; the directory may not have been created or corrected.
       type: str
       returned: when that user failed
       sample: "user alice: cannot create /home/alice/x: Permission denied"
@@ -306,7 +306,7 @@ files:
       returned: when that happened
       sample: true
     error:
-      description: Why its O(files[].run_as) user failed.
+      description: Why its O(files[].run_as) user failed; the file may not have been written.
       type: str
       returned: when that user failed
       sample: "user alice: cannot write /home/alice/x/user.js: Permission denied"
@@ -347,7 +347,7 @@ removed:
       returned: when that happened
       sample: true
     error:
-      description: Why its O(remove[].run_as) user failed.
+      description: Why its O(remove[].run_as) user failed; the file may still be there.
       type: str
       returned: when that user failed
       sample: "user alice: cannot open /home/alice/x: Permission denied"
@@ -370,6 +370,16 @@ require_python()
 from ansible_collections.mailops.clients.plugins.module_utils._files import MAX_SIZE, FilesError, apply, inspect
 
 
+def _items(**options):
+    """A list option whose items each have a ``path``, the given ``options`` and a ``run_as`` user."""
+    return {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": dict({"path": {"type": "path", "required": True}}, run_as={"type": "str"}, **options),
+    }
+
+
 def _encode(data):
     return None if data is None else base64.b64encode(data).decode("ascii")
 
@@ -377,60 +387,28 @@ def _encode(data):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "inspect": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "path": {"type": "path", "required": True},
-                    "follow": {"type": "bool", "default": True},
-                    "read": {"type": "bool", "default": False},
-                    "max_size": {"type": "int", "default": MAX_SIZE},
-                    "run_as": {"type": "str"},
-                },
-            },
-            "directories": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "path": {"type": "path", "required": True},
-                    "mode": {"type": "raw"},
-                    "owner": {"type": "str"},
-                    "group": {"type": "str"},
-                    "run_as": {"type": "str"},
-                },
-            },
-            "files": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "path": {"type": "path", "required": True},
-                    "content": {"type": "str", "required": True, "no_log": True},
-                    "mode": {"type": "raw"},
-                    "owner": {"type": "str"},
-                    "group": {"type": "str"},
-                    "backup": {"type": "bool", "default": False},
-                    "tighten_first": {"type": "bool", "default": False},
-                    "return_before": {"type": "bool", "default": False},
-                    "max_size": {"type": "int", "default": MAX_SIZE},
-                    "run_as": {"type": "str"},
-                    "expect": {"type": "list", "elements": "int"},
-                },
-            },
-            "remove": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "path": {"type": "path", "required": True},
-                    "expect_sha256": {"type": "str"},
-                    "backup": {"type": "bool", "default": False},
-                    "max_size": {"type": "int", "default": MAX_SIZE},
-                    "run_as": {"type": "str"},
-                },
-            },
+            "inspect": _items(
+                follow={"type": "bool", "default": True},
+                read={"type": "bool", "default": False},
+                max_size={"type": "int", "default": MAX_SIZE},
+            ),
+            "directories": _items(mode={"type": "raw"}, owner={"type": "str"}, group={"type": "str"}),
+            "files": _items(
+                content={"type": "str", "required": True, "no_log": True},
+                mode={"type": "raw"},
+                owner={"type": "str"},
+                group={"type": "str"},
+                backup={"type": "bool", "default": False},
+                tighten_first={"type": "bool", "default": False},
+                return_before={"type": "bool", "default": False},
+                max_size={"type": "int", "default": MAX_SIZE},
+                expect={"type": "list", "elements": "int"},
+            ),
+            "remove": _items(
+                expect_sha256={"type": "str"},
+                backup={"type": "bool", "default": False},
+                max_size={"type": "int", "default": MAX_SIZE},
+            ),
         },
         supports_check_mode=True,
     )

@@ -25,13 +25,14 @@ def filter_errors(prefix: str | None, errors=(), accounts: bool = False) -> Iter
 
     ``errors`` (an exception class or a tuple of them): the function's own errors, reported as ``<prefix>: <error>``
     (the error alone when ``prefix`` is None). ``accounts``: the filter (named by ``prefix``) takes normalized
-    accounts; a KeyError or TypeError then means it was given something else, and the message says so.
+    accounts; a KeyError, TypeError or AttributeError then means it was given something else (an account that is
+    not a dictionary has no ``get``), and the message says so.
     """
     try:
         yield
     except errors as err:
         raise AnsibleFilterError(f"{prefix}: {err}" if prefix else str(err)) from None
-    except (KeyError, TypeError) as err:
+    except (KeyError, TypeError, AttributeError) as err:
         if not accounts:
             raise
         message = f"{prefix} expects normalized accounts (mail_accounts_normalize): missing {err}"

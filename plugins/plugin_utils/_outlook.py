@@ -961,18 +961,14 @@ def render(accounts: list, options: dict | RenderOptions | None = None, previous
         written[user_label] = (user, [v for v in user_registry if v.type != "delete"])
     removal = _removal_files(written, absent, previous or {}, opts)
     current = {f.windows_path.casefold() for f in files if f.windows_path}
-    stale = [f for f in removal.removed_files if f["dest"].casefold() not in current]
-    files.extend(removal.files)
-    warnings.extend(removal.warnings)
-    notes.extend(removal.notes)
     return RenderResult(
-        files=files,
+        files=[*files, *removal.files],
         registry=registry,
-        warnings=warnings,
-        notes=notes,
+        warnings=[*warnings, *removal.warnings],
+        notes=[*notes, *removal.notes],
         skipped=skipped,
         removals=removal.registry,
-        removed_files=stale,
+        removed_files=[f for f in removal.removed_files if f["dest"].casefold() not in current],
     )
 
 

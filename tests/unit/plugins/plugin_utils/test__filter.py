@@ -34,6 +34,13 @@ class DomainError(Exception):
             TypeError("bad"),
             "f expects normalized accounts (mail_accounts_normalize): missing bad",
         ),
+        (
+            "f",
+            DomainError,
+            True,
+            AttributeError("'str' object has no attribute 'get'"),
+            "f expects normalized accounts (mail_accounts_normalize): missing 'str' object has no attribute 'get'",
+        ),
     ],
 )
 def test_mapped(prefix, errors, accounts, raised, message):
@@ -43,7 +50,7 @@ def test_mapped(prefix, errors, accounts, raised, message):
     assert caught.value.__suppress_context__
 
 
-@pytest.mark.parametrize("raised", [KeyError("x"), TypeError("x"), ValueError("x")])
+@pytest.mark.parametrize("raised", [KeyError("x"), TypeError("x"), AttributeError("x"), ValueError("x")])
 def test_other_errors_pass_through(raised):
     """Without accounts=True a KeyError is a bug of the collection, not bad input: it is not dressed up."""
     with pytest.raises(type(raised)), filter_errors("f", DomainError):
