@@ -48,9 +48,10 @@ def https(client, name: str, method: str, path: str, body: str = "") -> tuple[st
     """(status line, headers, body) of one request to the role's nginx."""
     port = str(8443 + int(os.environ.get("MAILOPS_MOLECULE_PORT_OFFSET", "300")))
     raw = client.check_output("python3 -c %s %s %s %s %s %s", FETCH, port, name, method, path, body)
-    head, _, content = raw.replace("\r\n", "\n").partition("\n\n")
+    head, _blank, content = raw.replace("\r\n", "\n").partition("\n\n")
     status, *lines = head.split("\n")
-    return status, {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}, content
+    fields = (line.partition(":") for line in lines)
+    return status, {name.lower(): value.strip() for name, _colon, value in fields}, content
 
 
 def test_served_over_https(client):
