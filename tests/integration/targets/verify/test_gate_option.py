@@ -33,7 +33,8 @@ SERVERS = {
         "outgoing": {"host": "mail.example.test"},
     }
 }
-FILES = ["alice/autodiscover/example.test.xml", "alice/mailops-outlook.reg"]
+# what the renderer wrote, and the manifest of it that lives beside it (docs/lifecycle.md)
+FILES = [".mailops-clients-outlook.json", "alice/autodiscover/example.test.xml", "alice/mailops-outlook.reg"]
 NO_GATE = (
     "refusing to render without the verify gate: option gate is not set. Set gate.verified to the mailops_verified "
     "fact of the mailops.clients.verify role to render the accounts that verified, or pass "

@@ -122,7 +122,7 @@ WHERE = "host localhost, account a@example.test (mailops_accounts[0]), field"
             f"{WHERE} displayname: unknown key 'displayname' (did you mean display_name?). Fix: rename it to "
             "display_name, or remove it (known keys: email, server, incoming, outgoing, allow_insecure, timeout, "
             "display_name, username, user, password, oauth2, pop3, check_interval_minutes, signature, reply_to, "
-            "roundtrip).",
+            "roundtrip, state, previous_email).",
             id="key-typo",
         ),
         pytest.param(
