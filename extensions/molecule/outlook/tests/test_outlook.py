@@ -9,6 +9,7 @@ inventory password anywhere."""
 from __future__ import annotations
 
 import configparser
+import json
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -40,21 +41,27 @@ def host_dir(output_dir):
     return output_dir / hosts[0]
 
 
+MANIFEST = ".mailops-clients-outlook.json"  # what the role wrote, beside it (docs/lifecycle.md)
+
+
 def test_one_directory_per_user_with_the_three_files(host_dir):
     assert sorted(path.relative_to(host_dir).as_posix() for path in host_dir.rglob("*") if path.is_file()) == sorted(
-        f"{user}/{name}" for user in DIRS for name in FILES
+        [MANIFEST, *(f"{user}/{name}" for user in DIRS for name in FILES)]
     )
+    manifest = json.loads((host_dir / MANIFEST).read_text(encoding="utf-8"))
+    assert sorted(manifest["files"]) == sorted(f"{user}/{name}" for user in DIRS for name in FILES)
 
 
-def test_modes_files_0644_directories_0755(controller, output_dir):
+def test_modes_files_0644_directories_0755_manifest_0600(controller, output_dir):
     for path in [output_dir, *output_dir.rglob("*")]:
         entry = controller.file(str(path))
-        assert (entry.user, entry.mode) == ("root", 0o755 if path.is_dir() else 0o644), path
+        expected = 0o755 if path.is_dir() else 0o600 if path.name == MANIFEST else 0o644
+        assert (entry.user, entry.mode) == ("root", expected), path
 
 
 def test_no_inventory_password_anywhere(output_dir, lab):
     files = [path for path in output_dir.rglob("*") if path.is_file()]
-    assert len(files) == len(DIRS) * len(FILES)
+    assert len(files) == len(DIRS) * len(FILES) + 1  # and the manifest
     for path in files:
         data = path.read_bytes()
         for password in lab["users"].values():
