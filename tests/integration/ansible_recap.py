@@ -26,6 +26,12 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+def squeeze(text: str) -> str:
+    """``text`` without any whitespace, for messages that hold a long path: textwrap (ansible-core before 2.19)
+    breaks a word longer than the line, so flattening alone would leave a space inside the path."""
+    return "".join(text.split())
+
+
 def flat_output(result) -> str:
     """stdout and stderr of a CompletedProcess of ansible-playbook, flattened (see ``flat``)."""
     return flat(result.stdout + "\n" + result.stderr)
