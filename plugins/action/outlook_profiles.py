@@ -11,6 +11,7 @@ backup). None of the files holds a password, so results and diffs show the file 
 from __future__ import annotations
 
 from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import file_spec, refusal
+from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import MAX_SIZE as MANIFEST_MAX_SIZE
 from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import Manifest
 from ansible_collections.mailops.clients.plugins.plugin_utils._outlook import (
     file_text,
@@ -24,7 +25,6 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action i
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
 
 CLIENT = "outlook"
-MANIFEST_MAX_SIZE = 1024 * 1024
 
 
 class ActionModule(RendererAction):

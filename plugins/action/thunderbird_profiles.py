@@ -23,6 +23,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     user_reason,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import present
+from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import MAX_SIZE as MANIFEST_MAX_SIZE
 from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import Manifest, relative_name, sha256
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError
@@ -45,9 +46,6 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._thunderbird impor
 )
 
 STALE_ROUNDS = 3  # reads and merges of a user whose files keep changing under the task
-
-
-MANIFEST_MAX_SIZE = 1024 * 1024
 
 
 class ActionModule(RendererAction):

@@ -114,14 +114,13 @@ def dns_name(value, field: str, fix: str) -> str:
     raise PublishDnsError(f"{field}: {_show(value)} is not a valid DNS name; {fix}")
 
 
+# (protocol, security) → the SRV label that announces it; cleartext has none (RFC 6186 names no such label)
+_LABELS = {(protocol, security): label for label, (_direction, protocol, security) in SRV_SERVICES.items()}
+
+
 def label_of(protocol: str, security: str):
     """The SRV label that announces ``protocol`` with ``security``, None for cleartext (no label says so)."""
-    if security in _CLEARTEXT:
-        return None
-    for label, (_direction, proto, sec) in SRV_SERVICES.items():
-        if (proto, sec) == (protocol, security):
-            return label
-    return None
+    return _LABELS.get((protocol, security))
 
 
 def _server(entry, direction: str, field: str) -> dict:
