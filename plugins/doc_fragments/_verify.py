@@ -25,7 +25,10 @@ options:
     type: dict
     default: {}
   endpoint_options:
-    description: Per endpoint key or server host, options that override O(options).
+    description:
+      - Per endpoint key (C(imap://mail.example.test:993/tls)) or server host, options that override O(options).
+      - Keys are compared as the plan writes them (host in lower case, IPv6 in brackets inside an endpoint key);
+        a malformed key or two keys for one endpoint are errors, a key that matches nothing gets a warning.
     type: dict
     default: {}
   cache:

@@ -47,14 +47,22 @@ _value:
 """
 
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
+from ansible.utils.display import Display  # noqa: E402
 from ansible_collections.mailops.clients.plugins.plugin_utils._filter import VERIFY, filter_errors, plan_settings  # noqa: E402
-from ansible_collections.mailops.clients.plugins.plugin_utils._verified import VerifyError, plan  # noqa: E402
+from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (  # noqa: E402
+    VerifyError,
+    plan,
+    unmatched_overrides,
+)
 
 
 def verify_plan(fleet, credentials=False, options=None, endpoint_options=None, cache=None, ttl=0, now=0, secret=None):
     settings = plan_settings(options, endpoint_options, cache, ttl, now, secret)
     with filter_errors(VERIFY, VerifyError):
-        return plan(fleet or {}, credentials=boolean(credentials, strict=False), **settings)
+        probes = plan(fleet or {}, credentials=boolean(credentials, strict=False), **settings)
+        for warning in unmatched_overrides(settings["endpoint_options"], probes):
+            Display().warning(warning)
+    return probes
 
 
 class FilterModule:

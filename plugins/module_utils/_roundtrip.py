@@ -100,9 +100,16 @@ class RoundTrip:
     def __init__(self, smtp, mailbox, from_address, to_address=None, wait_timeout=60.0, poll_interval=2.0):
         if mailbox.credentials is None:
             raise OptionError("mailbox: username with password or oauth2_token is required to read the mailbox")
+        if to_address and "@" not in to_address:
+            raise OptionError(
+                f"to_address must be a mail address (user@example.com), got {to_address!r}; "
+                "it is the address the test message is sent to, delivered to the mailbox that is read"
+            )
+        if not to_address and "@" not in mailbox.credentials.username:
+            raise OptionError(
+                f"to_address is required when mailbox.username ({mailbox.credentials.username!r}) is not a mail address"
+            )
         to_address = to_address or mailbox.credentials.username
-        if "@" not in to_address:
-            raise OptionError(f"to_address is required when mailbox.username ({to_address!r}) is not a mail address")
         for name, value in (("from_address", from_address), ("to_address", to_address)):
             if not value.strip() or any(c in value for c in "\r\n<> "):
                 raise OptionError(f"{name} must be a plain mail address, got {value!r}")

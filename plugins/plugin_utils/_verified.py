@@ -10,6 +10,7 @@ module call only, results and cache entries are rebuilt from an allow-list of ke
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
 import json
@@ -19,8 +20,10 @@ from collections.abc import Mapping, Sequence
 from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import SEVERITIES, VERDICTS, endpoint_key
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import worst_verdict as worst
+from ansible_collections.mailops.clients.plugins.module_utils._connection import SECURITY_CHOICES
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import (
     AUTH_MECHANISMS,
+    a_labels,
     endpoints,
     is_absent,
     present,
@@ -38,6 +41,10 @@ PROBE_OPTIONS = (
     "helo_name",
 )
 FINDING_KEYS = ("code", "severity", "stage", "message", "fix")
+# the protocols of an endpoint key (incoming and outgoing)
+KEY_PROTOCOLS = ("imap", "pop3", "smtp")
+_KEY_RE = re.compile(r"^(?P<protocol>[^:/]+)://(?P<host>.+):(?P<port>[0-9]{1,5})/(?P<security>[^/]+)$")
+_OVERRIDE_FIELD = "mailops_verify_endpoint_options"
 CACHE_FORMAT = 1
 
 
@@ -57,10 +64,90 @@ def _findings(raw) -> list[dict]:
     return [_finding(f) for f in raw] if isinstance(raw, Sequence) and not isinstance(raw, (str, bytes)) else []
 
 
+def _override_host(raw: str, name: str) -> str:
+    host = raw.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    ascii_host = a_labels(host)
+    if not host or ascii_host is None or any(c.isspace() or c in "/@[]" for c in ascii_host):
+        raise VerifyError(
+            f"{_OVERRIDE_FIELD}: invalid key {name!r}. Fix: key the options by a server host "
+            f"(mail.example.test) or an endpoint key (imap://mail.example.test:993/tls)"
+        )
+    return ascii_host.lower()
+
+
+def override_key(raw) -> str:
+    """A key of ``mailops_verify_endpoint_options`` as the plan writes endpoints and hosts: the host in lower
+    case and ASCII form, an IPv6 address bare for a host key and in brackets inside an endpoint key, so that
+    ``IMAP://Mail.Example.test:993/TLS`` and ``imap://::1:993/tls`` find their endpoints."""
+    name = str(raw)
+    if "://" not in name:
+        return _override_host(name, name)
+    match = _KEY_RE.match(name.strip())
+    if not match:
+        raise VerifyError(
+            f"{_OVERRIDE_FIELD}: invalid endpoint key {name!r}. Fix: write it as protocol://host:port/security "
+            f"(imap://mail.example.test:993/tls)"
+        )
+    protocol, security = match["protocol"].lower(), match["security"].lower()
+    port = int(match["port"])
+    if protocol not in KEY_PROTOCOLS:
+        raise VerifyError(
+            f"{_OVERRIDE_FIELD}: endpoint key {name!r} has protocol {protocol!r}. Fix: use one of {', '.join(KEY_PROTOCOLS)}"
+        )
+    if security not in SECURITY_CHOICES:
+        raise VerifyError(
+            f"{_OVERRIDE_FIELD}: endpoint key {name!r} has security {security!r}. "
+            f"Fix: use one of {', '.join(SECURITY_CHOICES)}"
+        )
+    if not 1 <= port <= 65535:
+        raise VerifyError(f"{_OVERRIDE_FIELD}: endpoint key {name!r} has port {port}. Fix: use a port from 1 to 65535")
+    host = _override_host(match["host"], name)
+    return endpoint_key({"protocol": protocol, "host": host, "port": port, "security": security})
+
+
+def endpoint_overrides(endpoint_options: Mapping | None) -> dict:
+    """``mailops_verify_endpoint_options`` keyed by ``override_key``; two keys for one endpoint are an error."""
+    if endpoint_options is None:
+        return {}
+    if not isinstance(endpoint_options, Mapping):
+        raise VerifyError(
+            f"{_OVERRIDE_FIELD} must be a dictionary keyed by server host or endpoint key, got {kind(endpoint_options)}"
+        )
+    result: dict = {}
+    written: dict = {}
+    for raw, value in endpoint_options.items():
+        key = override_key(raw)
+        if key in result:
+            raise VerifyError(
+                f"{_OVERRIDE_FIELD}: keys {written[key]!r} and {str(raw)!r} both name {key}. Fix: merge them into one entry"
+            )
+        result[key], written[key] = value, str(raw)
+    return result
+
+
+def unmatched_overrides(endpoint_options: Mapping | None, probes: Sequence[Mapping]) -> list[str]:
+    """Warnings for keys of ``mailops_verify_endpoint_options`` that match no endpoint and no server host of
+    ``probes`` (a typo applies to nothing; under ``--limit`` a server of other hosts is expected here)."""
+    overrides = endpoint_overrides(endpoint_options)
+    known = {p["key"] for p in probes} | {p["host"] for p in probes}
+    warnings = []
+    for key in sorted(set(overrides) - known):
+        near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        warnings.append(
+            f"{_OVERRIDE_FIELD}: {key} matches no endpoint or server host of the accounts in this play{hint}; "
+            f"its options apply to nothing"
+        )
+    return warnings
+
+
 def probe_options(key: str, host: str, options: Mapping | None, overrides: Mapping | None) -> dict:
     """Module options for one endpoint: ``options`` updated by ``overrides[host]`` then ``overrides[key]``."""
     merged = {}
-    for source in (options or {}, (overrides or {}).get(host) or {}, (overrides or {}).get(key) or {}):
+    overrides = endpoint_overrides(overrides)
+    for source in (options or {}, overrides.get(host) or {}, overrides.get(key) or {}):
         if not isinstance(source, Mapping):
             raise VerifyError(f"endpoint options for {key} must be a dictionary, got {kind(source)}")
         for name, value in source.items():

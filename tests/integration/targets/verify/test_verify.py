@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from ansible_recap import flat
+from ansible_recap import flat, flat_output
 from maillab import make_ca
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -99,7 +99,11 @@ class Fleet:
             "mailops_verify_report_dir": str(self.reports),
             "mailops_verify_suggest": False,  # no discovery (did you mean): the lab's domains are not in the real DNS
             "mailops_verify_options": {"ca_path": lab.ca_path, "timeout": 5},
-            "mailops_verify_endpoint_options": {"localhost": {"ca_path": str(root / "other-ca.pem")}},
+            # keys as a user may write them: the host's case differs from the inventory's; a typo matches nothing
+            "mailops_verify_endpoint_options": {
+                "LocalHost": {"ca_path": str(root / "other-ca.pem")},
+                "mial.example.test": {"timeout": 1},
+            },
             "mailops_servers": {
                 "lab": {
                     "incoming": {"protocol": "imap", "host": "127.0.0.1", "port": p["imaps"]},
@@ -224,6 +228,13 @@ def test_run_reports_good_and_broken_endpoints(flow, fleet):
         (fleet.smtp, "auth_failed"),
     }
     assert report["summary"]["verdict"] == "error"
+
+
+def test_endpoint_options_match_the_host_in_any_case_and_a_typo_is_reported(flow, fleet):
+    # the other CA keyed "LocalHost" reached imap://localhost (cert_untrusted above); the typo is named
+    assert "mailops_verify_endpoint_options: mial.example.test matches no endpoint or server host" in flat_output(
+        flow["run"]
+    )
 
 
 def test_each_endpoint_probed_once_and_shared_credentials_checked_once(flow, fleet):

@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
+from ansible_collections.mailops.clients.plugins.module_utils._errors import OptionError
 from ansible_collections.mailops.clients.plugins.module_utils._connection import validate
 from ansible_collections.mailops.clients.plugins.module_utils._roundtrip import RoundTrip, build_message
 from ansible_collections.mailops.clients.plugins.module_utils._roundtrips import Batch, status
@@ -56,3 +58,29 @@ def test_the_test_message_is_recognisable():
     assert "Auto-Submitted: auto-generated" in headers
     assert "Subject: mailops.clients round trip 0123abcd" in headers
     assert f"Message-ID: {message_id}" in headers
+
+
+@pytest.mark.parametrize(
+    ("username", "to_address", "message"),
+    [
+        # the advice names the option that is wrong, not the mailbox's username
+        (
+            "bob@example.test",
+            "bob",
+            "to_address must be a mail address (user@example.com), got 'bob'; it is the address the test message "
+            "is sent to, delivered to the mailbox that is read",
+        ),
+        ("bob", None, "to_address is required when mailbox.username ('bob') is not a mail address"),
+    ],
+)
+def test_the_recipient_must_be_a_mail_address(username, to_address, message):
+    smtp = validate({"host": "127.0.0.1", "port": 9, "security": "none"}, "smtp")
+    mailbox = validate({"host": "127.0.0.1", "port": 9, "username": username, "password": "x"}, "imap")
+    with pytest.raises(OptionError, match=f"^{re.escape(message)}$"):
+        RoundTrip(smtp, mailbox, "a@example.test", to_address=to_address)
+
+
+def test_a_mailbox_user_that_is_not_an_address_is_fine_with_a_to_address():
+    smtp = validate({"host": "127.0.0.1", "port": 9, "security": "none"}, "smtp")
+    mailbox = validate({"host": "127.0.0.1", "port": 9, "username": "bob", "password": "x"}, "imap")
+    assert RoundTrip(smtp, mailbox, "a@example.test", to_address="bob@example.test").to_address == "bob@example.test"

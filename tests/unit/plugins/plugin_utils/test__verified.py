@@ -14,6 +14,8 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import 
 from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
     SKIPPED_LOGINS,
     VerifyError,
+    endpoint_overrides,
+    unmatched_overrides,
     gate,
     host_view,
     login_skip_reason,
@@ -192,6 +194,74 @@ def test_plan_splits_by_auth_mechanism():
 def test_plan_option_errors(options, endpoint_options, message):
     with pytest.raises(VerifyError, match=f"^{re.escape(message)}$"):
         plan(FLEET, options=options, endpoint_options=endpoint_options)
+
+
+def test_endpoint_option_keys_are_matched_as_the_plan_writes_endpoints():
+    probes = plan(
+        FLEET,
+        endpoint_options={"IMAP://Mail.Example.TEST:993/TLS": {"timeout": 3}, "POP.example.test": {"timeout": 4}},
+    )
+    assert [p["options"] for p in probes] == [{"timeout": 3}, {"timeout": 4}, {}]
+    assert endpoint_overrides({"imap://::1:993/tls": {}, "[::1]": {}, "Exämple.test": {}}) == {
+        "imap://[::1]:993/tls": {},
+        "::1": {},
+        "xn--exmple-cua.test": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("endpoint_options", "message"),
+    [
+        (
+            {"imap://mail.example.test/tls": {}},
+            "mailops_verify_endpoint_options: invalid endpoint key 'imap://mail.example.test/tls'. "
+            "Fix: write it as protocol://host:port/security (imap://mail.example.test:993/tls)",
+        ),
+        (
+            {"imaps://mail.example.test:993/tls": {}},
+            "mailops_verify_endpoint_options: endpoint key 'imaps://mail.example.test:993/tls' has protocol 'imaps'. "
+            "Fix: use one of imap, pop3, smtp",
+        ),
+        (
+            {"imap://mail.example.test:993/ssl": {}},
+            "mailops_verify_endpoint_options: endpoint key 'imap://mail.example.test:993/ssl' has security 'ssl'. "
+            "Fix: use one of tls, starttls, none",
+        ),
+        (
+            {"imap://mail.example.test:99999/tls": {}},
+            "mailops_verify_endpoint_options: endpoint key 'imap://mail.example.test:99999/tls' has port 99999. "
+            "Fix: use a port from 1 to 65535",
+        ),
+        (
+            {"mail.example.test": {}, "MAIL.example.test": {"timeout": 1}},
+            "mailops_verify_endpoint_options: keys 'mail.example.test' and 'MAIL.example.test' both name "
+            "mail.example.test. Fix: merge them into one entry",
+        ),
+        (
+            {"user@mail.example.test": {}},
+            "mailops_verify_endpoint_options: invalid key 'user@mail.example.test'. Fix: key the options by a server "
+            "host (mail.example.test) or an endpoint key (imap://mail.example.test:993/tls)",
+        ),
+        (
+            ["mail.example.test"],
+            "mailops_verify_endpoint_options must be a dictionary keyed by server host or endpoint key, got a list",
+        ),
+    ],
+)
+def test_endpoint_option_key_errors(endpoint_options, message):
+    with pytest.raises(VerifyError, match=f"^{re.escape(message)}$"):
+        plan(FLEET, endpoint_options=endpoint_options)
+
+
+def test_endpoint_option_keys_that_match_nothing_are_reported():
+    probes = plan(FLEET)
+    warnings = unmatched_overrides({"imap://mail.example.test:143/tls": {}, "mial.example.test": {}, IMAP: {}}, probes)
+    assert warnings == [
+        "mailops_verify_endpoint_options: imap://mail.example.test:143/tls matches no endpoint or server host of the "
+        "accounts in this play (did you mean imap://mail.example.test:993/tls?); its options apply to nothing",
+        "mailops_verify_endpoint_options: mial.example.test matches no endpoint or server host of the accounts in "
+        "this play (did you mean mail.example.test?); its options apply to nothing",
+    ]
 
 
 def test_cache_keys_hide_passwords_and_follow_them():
