@@ -10,7 +10,6 @@ problem and the fix. Secrets (``password``) are carried through but never appear
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -18,7 +17,7 @@ from collections.abc import Mapping, Sequence
 # The port table and security names are the modules' own: the inventory defaults must be what a probe uses.
 from ansible_collections.mailops.clients.plugins.module_utils._connection import DEFAULT_PORTS, SECURITY_CHOICES
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import endpoint_key
-from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
+from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind, near_names
 
 PROTOCOLS_IN = ("imap", "pop3")
 AUTHS = ("password", "password-encrypted", "oauth2", "ntlm", "gssapi", "none")
@@ -182,7 +181,7 @@ def _check_keys(ctx, data, allowed, field_prefix):
         key = unknown[0]
         name = f"{field_prefix}.{key}" if field_prefix else key
         # a near miss (sever, displayname, Email) is almost always a typo of one known key: name it
-        near = difflib.get_close_matches(key.lower(), allowed, n=1, cutoff=0.75)
+        near = near_names(key.lower(), allowed, limit=1)
         if near:
             raise ctx.error(
                 name,

@@ -11,8 +11,9 @@ subclasses that say which client they belong to; the renderer actions (plugin_ut
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
+
+from ansible_collections.mailops.clients.plugins.plugin_utils._values import did_you_mean
 
 
 class RendererError(ValueError):
@@ -23,17 +24,6 @@ class RendererError(ValueError):
         self.account = account
         self.field = field
         self.fix = fix
-
-
-def near_names(name, known: Iterable) -> list:
-    """The known names a typo ``name`` most likely meant (at most two, closest first)."""
-    return difflib.get_close_matches(str(name), sorted(str(k) for k in known), n=2, cutoff=0.75)
-
-
-def did_you_mean(name, known: Iterable) -> str:
-    """`` (did you mean a or b?)`` for a near miss, else the empty string."""
-    near = near_names(name, known)
-    return f" (did you mean {' or '.join(near)}?)" if near else ""
 
 
 def check_names(given: Iterable, known: Iterable, error: type = RendererError, prefix: str = "") -> None:

@@ -10,17 +10,16 @@ module call only, results and cache entries are rebuilt from an allow-list of ke
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import hmac
 import json
 import re
 from collections.abc import Mapping, Sequence
 
+from ansible_collections.mailops.clients.plugins.module_utils._connection import SECURITY_CHOICES
 from ansible_collections.mailops.clients.plugins.module_utils._findings import make_finding
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import SEVERITIES, VERDICTS, endpoint_key
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import worst_verdict as worst
-from ansible_collections.mailops.clients.plugins.module_utils._connection import SECURITY_CHOICES
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import (
     AUTH_MECHANISMS,
     a_labels,
@@ -28,7 +27,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import 
     is_absent,
     present,
 )
-from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
+from ansible_collections.mailops.clients.plugins.plugin_utils._values import did_you_mean, kind
 
 # module options the role passes through (never secrets); keys of mailops_verify_options
 PROBE_OPTIONS = (
@@ -94,7 +93,8 @@ def override_key(raw) -> str:
     port = int(match["port"])
     if protocol not in KEY_PROTOCOLS:
         raise VerifyError(
-            f"{_OVERRIDE_FIELD}: endpoint key {name!r} has protocol {protocol!r}. Fix: use one of {', '.join(KEY_PROTOCOLS)}"
+            f"{_OVERRIDE_FIELD}: endpoint key {name!r} has protocol {protocol!r}. "
+            f"Fix: use one of {', '.join(KEY_PROTOCOLS)}"
         )
     if security not in SECURITY_CHOICES:
         raise VerifyError(
@@ -121,7 +121,8 @@ def endpoint_overrides(endpoint_options: Mapping | None) -> dict:
         key = override_key(raw)
         if key in result:
             raise VerifyError(
-                f"{_OVERRIDE_FIELD}: keys {written[key]!r} and {str(raw)!r} both name {key}. Fix: merge them into one entry"
+                f"{_OVERRIDE_FIELD}: keys {written[key]!r} and {str(raw)!r} both name {key}. "
+                "Fix: merge them into one entry"
             )
         result[key], written[key] = value, str(raw)
     return result
@@ -134,8 +135,7 @@ def unmatched_overrides(endpoint_options: Mapping | None, probes: Sequence[Mappi
     known = {p["key"] for p in probes} | {p["host"] for p in probes}
     warnings = []
     for key in sorted(set(overrides) - known):
-        near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
-        hint = f" (did you mean {near[0]}?)" if near else ""
+        hint = did_you_mean(key, known, limit=1)
         warnings.append(
             f"{_OVERRIDE_FIELD}: {key} matches no endpoint or server host of the accounts in this play{hint}; "
             f"its options apply to nothing"

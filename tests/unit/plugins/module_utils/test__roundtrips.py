@@ -9,8 +9,8 @@ import re
 import time
 
 import pytest
-from ansible_collections.mailops.clients.plugins.module_utils._errors import OptionError
 from ansible_collections.mailops.clients.plugins.module_utils._connection import validate
+from ansible_collections.mailops.clients.plugins.module_utils._errors import OptionError
 from ansible_collections.mailops.clients.plugins.module_utils._roundtrip import RoundTrip, build_message
 from ansible_collections.mailops.clients.plugins.module_utils._roundtrips import Batch, status
 

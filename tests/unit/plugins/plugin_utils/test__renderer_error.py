@@ -13,11 +13,8 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action i
     COMMON_OPTIONS,
     check_option_names,
 )
-from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import (
-    RendererError,
-    check_names,
-    did_you_mean,
-)
+from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_error import RendererError, check_names
+from ansible_collections.mailops.clients.plugins.plugin_utils._values import did_you_mean
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,13 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
     SKIPPED_LOGINS,
     VerifyError,
     endpoint_overrides,
-    unmatched_overrides,
     gate,
     host_view,
     login_skip_reason,
     merge,
     plan,
     renderer_gate,
+    unmatched_overrides,
     verdict_lines,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._verify_report import report_json, report_junit
