@@ -18,7 +18,7 @@ Protocol, from Microsoft Learn's POX Autodiscover reference (Outlook request sch
 and 2006a): the client POSTs ``Autodiscover/Request`` with ``EMailAddress`` and ``AcceptableResponseSchema``
 ``.../outlook/responseschema/2006a``; the answer is ``Autodiscover/Response/Account`` with ``AccountType`` email,
 ``Action`` settings and one ``Protocol`` per server (``Type`` IMAP, POP3 or SMTP, ``Server``, ``Port``,
-``LoginName``, ``DomainRequired``, ``SPA``, ``SSL``, ``AuthRequired``, ``Encryption``; SMTP also ``UsePOPAuth``).
+``DomainRequired``, ``LoginName``, ``SPA``, ``SSL``, ``Encryption``, ``AuthRequired``; SMTP also ``UsePOPAuth``).
 ``SSL`` and ``SPA`` are on when absent, so both are always written. ``Encryption`` TLS marks STARTTLS; ``SSL`` stays
 on for it so that a client that ignores ``Encryption`` uses TLS rather than clear text.
 
@@ -276,7 +276,8 @@ def _flag(value):
 
 
 def _protocol(parent, server, login, smtp_reuses_login):
-    cleartext = server["security"] in ("none", "plain")
+    # the elements, their order and their values are those of the Autodiscover XML files the outlook role writes
+    # (plugin_utils/_outlook.py): one account gets one answer whichever way Outlook finds it
     needs_login = server["auth"] != "none"
     proto = ET.SubElement(parent, "Protocol")
     items = [
@@ -284,14 +285,11 @@ def _protocol(parent, server, login, smtp_reuses_login):
         ("Server", server["host"]),
         ("Port", str(server["port"])),
         ("DomainRequired", "off"),
-    ]
-    if needs_login:
-        items.append(("LoginName", login))
-    items += [
+        ("LoginName", login),
         ("SPA", _flag(server["auth"] == "ntlm")),
-        ("SSL", _flag(not cleartext)),
-        ("AuthRequired", _flag(needs_login)),
+        ("SSL", _flag(server["security"] not in ("none", "plain"))),
         ("Encryption", POX_ENCRYPTION[server["security"]]),
+        ("AuthRequired", _flag(needs_login)),
     ]
     if server["protocol"] == "smtp":
         items.append(("UsePOPAuth", _flag(needs_login and smtp_reuses_login)))

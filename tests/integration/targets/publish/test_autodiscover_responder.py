@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.mailops.clients.plugins.plugin_utils import _discovery as d
+from ansible_collections.mailops.clients.plugins.plugin_utils import _outlook, _publish
 from ansible_recap import recap
 
 REPO = Path(__file__).resolve().parents[4]
@@ -101,8 +102,8 @@ def expected_protocols(email: str, plan: dict) -> list:
             ("LoginName", login),
             ("SPA", "off"),
             ("SSL", "on"),
-            ("AuthRequired", "on"),
             ("Encryption", {"tls": "SSL", "starttls": "TLS"}[s["security"]]),
+            ("AuthRequired", "on"),
         ]
         if s["protocol"] == "smtp":
             row.append(("UsePOPAuth", "on"))
@@ -205,8 +206,43 @@ def test_app_cleartext_ntlm_and_no_login(app, tmp_path, monkeypatch):
     protocols = ET.fromstring(body).findall(f".//{{{NS_OUT}}}Protocol")  # noqa: S314 (our answer)
     pop, smtp = ({child.tag.split("}")[1]: child.text for child in p} for p in protocols)
     assert (pop["SPA"], pop["SSL"], pop["Encryption"], pop["AuthRequired"]) == ("on", "off", "None", "on")
-    assert "LoginName" not in smtp
+    assert smtp["LoginName"] == "dave@legacy.test"  # as in the outlook role's files; AuthRequired off says unused
     assert (smtp["SPA"], smtp["SSL"], smtp["AuthRequired"], smtp["UsePOPAuth"]) == ("off", "off", "off", "off")
+
+
+LEGACY_PLAN = {
+    "username": "local_part",
+    "display_name": "Legacy",
+    "incoming": [srv("pop3", "pop.legacy.test", 110, "plain", "ntlm"), srv("imap", "imap.legacy.test", 993)],
+    "outgoing": [srv("smtp", "relay.legacy.test", 25, "plain", "none")],
+    "autodiscover_host": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("domain", "entry"), [*PLAN.items(), ("legacy.test", LEGACY_PLAN)], ids=["email", "local_part", "legacy"]
+)
+def test_app_answers_what_the_outlook_role_writes(app, tmp_path, monkeypatch, domain, entry):
+    """Parity: every Protocol element the responder serves for a domain equals, element for element and in
+    order, the one in the Autodiscover XML file the outlook role renders (plugin_utils._outlook) for an account
+    with the same verified settings, as planned by the publish role (plugin_utils._publish.plan_accounts)."""
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({domain: entry}))
+    monkeypatch.setenv("MAILOPS_AUTODISCOVER_CONFIG", str(path))
+    status, _headers, body = call(app, outlook_request(f"{_publish.SAMPLE_LOCAL_PART}@{domain}"))
+    assert status == 200
+
+    def protocols(document):
+        found = ET.fromstring(document).findall(f".//{{{NS_OUT}}}Protocol")  # noqa: S314 (our own documents)
+        rows = [[(child.tag.split("}")[1], child.text) for child in proto] for proto in found]
+        return {(dict(row)["Type"], dict(row)["Server"], dict(row)["Port"]): row for row in rows}
+
+    served = protocols(body)
+    rendered = {}
+    for account in _publish.plan_accounts(domain, entry):
+        rendered.update(protocols(_outlook.autodiscover_xml([account])))
+    assert served == rendered
+    assert len(served) == len(entry["incoming"]) + len(entry["outgoing"])
 
 
 SECRETISH = "zq-unique-marker-7"
