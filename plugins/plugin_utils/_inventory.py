@@ -126,6 +126,22 @@ def a_labels(name: str):
         return None
 
 
+_DNS_LABEL_RE = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+def dns_name(value):
+    """``value`` as DNS carries a name: stripped, without the root's trailing dot, in lower-case A-labels; None when
+    it is not a name (a label empty, longer than 63 octets or with other characters than letters, digits, hyphen
+    and underscore; the name longer than 253 octets; RFC 1035 section 2.3.4, RFC 2181 section 11)."""
+    if not isinstance(value, str):
+        return None
+    name = a_labels(value.strip().rstrip("."))
+    if not name or len(name) > 253:
+        return None
+    name = name.lower()
+    return name if all(_DNS_LABEL_RE.match(label) for label in name.split(".")) else None
+
+
 def valid_email(value) -> bool:
     if not _is_str(value) or len(value) > 254 or value.count("@") != 1:
         return False

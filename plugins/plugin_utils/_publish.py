@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from collections.abc import Mapping, Sequence
 
 from ansible_collections.mailops.clients.plugins.plugin_utils import _apple, _cms, _thunderbird
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import (
     InventoryError,
-    a_labels,
+    dns_name,
     normalize_account,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import kind
@@ -49,7 +48,6 @@ SAMPLE_LOCAL_PART = "user"
 # prompts the user for this string during interactive profile installation").
 APPLE_PROMPTED_KEYS = ("EmailAddress", "EmailAccountName", "IncomingMailServerUsername", "OutgoingMailServerUsername")
 AUTOCONFIG_PATHS = ("mail/config-v1.1.xml", ".well-known/autoconfig/mail/config-v1.1.xml")
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 class PublishError(ValueError):
@@ -63,9 +61,9 @@ def _refuse_setting(domain, field, problem, fix) -> PublishError:
 
 def domain_name(value) -> str:
     """A mail domain in lower-case A-label form, or PublishError."""
-    name = a_labels(value.strip().rstrip(".")) if isinstance(value, str) else None
-    name = name.lower() if name else None
-    if not name or not _DOMAIN_RE.match(name):
+    name = dns_name(value)
+    # a mail domain has at least two labels and, as a host name, no underscore (RFC 952, RFC 1123 section 2.1)
+    if not name or "." not in name or "_" in name:
         raise PublishError(
             f"mailops_publish_domains: {value!r} is not a mail domain. Fix: use the part of the addresses after the "
             "@, such as example.com"

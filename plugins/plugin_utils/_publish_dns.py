@@ -30,12 +30,11 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import re
 import socket
 from dataclasses import dataclass
 
 from ansible_collections.mailops.clients.plugins.plugin_utils._discovery import AUTODISCOVER_SRV, SRV_SERVICES
-from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import a_labels
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import dns_name as inventory_dns_name
 
 try:
     import dns.exception
@@ -68,7 +67,6 @@ TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha224", "hmac-sha384", "hmac-sha512", "
 # autoconfig document uses for "none"; both mean cleartext here
 _CLEARTEXT = ("none", "plain")
 _PROTOCOLS = {"incoming": ("imap", "pop3"), "outgoing": ("smtp",)}
-_LABEL_RE = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 ZONE_FILE_HEADER = (
     "; mail service SRV records (RFC 6186, RFC 8314) written by mailops.clients.mail_srv_records\n"
     "; generated from the verified domain plan: a change here is replaced on the next run\n"
@@ -105,13 +103,10 @@ def _show(value) -> str:
 
 def dns_name(value, field: str, fix: str) -> str:
     """A host or domain name in lower-case A-labels without the trailing dot; PublishDnsError otherwise."""
-    if isinstance(value, str):
-        ascii_name = a_labels(value.strip().rstrip("."))
-        if ascii_name:
-            labels = ascii_name.lower().split(".")
-            if len(ascii_name) <= 253 and all(_LABEL_RE.match(label) for label in labels):
-                return ascii_name.lower()
-    raise PublishDnsError(f"{field}: {_show(value)} is not a valid DNS name; {fix}")
+    name = inventory_dns_name(value)
+    if name is None:
+        raise PublishDnsError(f"{field}: {_show(value)} is not a valid DNS name; {fix}")
+    return name
 
 
 # (protocol, security) → the SRV label that announces it; cleartext has none (RFC 6186 names no such label)

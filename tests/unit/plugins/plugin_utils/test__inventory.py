@@ -13,6 +13,7 @@ from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import (
     InventoryError,
     InventoryErrors,
+    dns_name,
     endpoints,
     is_absent,
     normalize_accounts,
@@ -745,3 +746,22 @@ def test_control_characters_are_refused_before_any_profile(field, value, code):
         f"(U+{code}); mail client profiles cannot carry it. Fix: write {field} on one line, without tabs or other "
         "control characters."
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        ("Mail.Example.TEST.", "mail.example.test"),
+        (" exämple.test ", "xn--exmple-cua.test"),
+        ("_imaps._tcp.example.test", "_imaps._tcp.example.test"),
+        ("mail", "mail"),
+        ("-x.example.test", None),
+        ("a..test", None),
+        ("m a.test", None),
+        ("a" * 64 + ".test", None),
+        (".".join(["a" * 63] * 4), None),
+        (7, None),
+    ],
+)
+def test_dns_name(value, name):
+    assert dns_name(value) == name

@@ -135,6 +135,8 @@ def test_not_verified_at_all_is_refused_unless_allowed():
         ),
         ({"example.test": {"sever": "main"}}, r"\[example.test\]\.sever: unknown key"),
         ({"not a domain": {"server": "main"}}, r"'not a domain' is not a mail domain"),
+        ({"localhost": {"server": "main"}}, r"'localhost' is not a mail domain"),
+        ({"_dmarc.example.test": {"server": "main"}}, r"'_dmarc.example.test' is not a mail domain"),
         ({"example.test": {"server": []}}, r"\.server: expected a server name or a list"),
         (["example.test"], r"must be a dictionary of mail domains, got a list"),
     ],
