@@ -334,6 +334,10 @@ temp = "".join(f"    {kind}_temp_path {nginx}/tmp/{kind};\n" for kind in ("clien
     f"    include {nginx}/conf.d/*.conf;\n}}\n"
 )
 PY
+# the responder's system user: one per port offset (the ansible-core matrix runs demos side by side), removed at
+# the end when this run created it, so that the demo leaves nothing on the machine outside build/
+responder_user=mailops-demo-ad$port_offset
+responder_user_existed=$(getent passwd "$responder_user" >/dev/null && echo yes || echo no)
 stop_publish() {  # nginx and the responder's gunicorn, each by its pid file; waits (bounded) until they are gone
   local pid_file pid tries
   for pid_file in "$publish_dir/nginx/nginx.pid" "$publish_dir/autodiscover/run/gunicorn.pid"; do
@@ -345,11 +349,14 @@ stop_publish() {  # nginx and the responder's gunicorn, each by its pid file; wa
       sleep 0.1
     done
   done
+  if [[ $responder_user_existed == no ]] && getent passwd "$responder_user" >/dev/null; then
+    userdel "$responder_user" 2>/dev/null || true
+  fi
 }
 set +e
 "$venv/bin/ansible-playbook" -i examples/inventory -i examples/publish-inventory.yml \
   --vault-password-file examples/vault-password.txt "${extra_vars[@]}" -e "demo_publish_port=$publish_port" \
-  -e "demo_autodiscover_port=$autodiscover_port" \
+  -e "demo_autodiscover_port=$autodiscover_port" -e "mailops_publish_autodiscover_user=$responder_user" \
   -e mailops_hosts=web-mail:lin-alice -e mailops_verify_credentials=false -e mailops_verify_report_dir= \
   mailops.clients.publish >"$publish_log" 2>&1
 publish_rc=$?

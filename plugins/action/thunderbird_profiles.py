@@ -22,7 +22,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._deploy import (
     removal_spec,
     user_reason,
 )
-from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import present
+from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import is_absent, present
 from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import MAX_SIZE as MANIFEST_MAX_SIZE
 from ansible_collections.mailops.clients.plugins.plugin_utils._manifest import Manifest, relative_name, sha256
 from ansible_collections.mailops.clients.plugins.plugin_utils._renderer_action import RendererAction, file_options
@@ -172,9 +172,10 @@ class ActionModule(RendererAction):
         args = self._args
         by_user: dict = {}
         skipped = []
+        userless_absent = []
         for account in args["accounts"]:
             if not account.get("user"):
-                skipped.append(account["id"])
+                (userless_absent if is_absent(account) else skipped).append(account["id"])
                 continue
             by_user.setdefault(account["user"], []).append(account)
         if skipped:
@@ -184,6 +185,13 @@ class ActionModule(RendererAction):
             )
         for user in args["users"]:
             by_user.setdefault(user, [])
+        # an absent account leaves every profile this task manages (our marked accounts that the inventory no
+        # longer holds go); only when no profile is managed at all does a missing user mean nothing is removed
+        if userless_absent and not by_user:
+            self.warnings.append(
+                "absent accounts without a user are removed from no profile, as no user's profile is managed on this "
+                "host (give them their user, or list it in mailops_thunderbird_users): " + ", ".join(userless_absent)
+            )
         mode = args["mode"] if args["mode"] is not None else "0600"
         users = []
         failures: dict = {}

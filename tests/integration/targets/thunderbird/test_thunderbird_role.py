@@ -23,7 +23,7 @@ from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import normalize_accounts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" / "plugin_utils"))
-from ansible_recap import flat, recap, squeeze
+from ansible_recap import flat, flat_output, recap, squeeze
 from strict_prefs import parse_prefs  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -604,8 +604,19 @@ def test_host_level_removal_with_the_role(ansible_playbook, tmp_path):
     assert (profile / "prefs.js").read_text() == HAND_PREFS
     assert not bootstrap.exists() and not (install / "mailops.cfg").exists()
     assert list(xml_dir.iterdir()) == []
+    # an offboarded address without a user: alice's profile is managed, so it would leave hers; no warning
+    extra["mailops_accounts"] = [*accounts(), {"email": "gone@example.test", "state": "absent"}]
     again = ansible_playbook(PLAY, extra_vars=extra)
     assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
+    assert "without a user" not in flat_output(again)
+    # with no profile managed at all, the same account is removed from nowhere: said
+    alone = ansible_playbook(PLAY, extra_vars=dict(extra, mailops_accounts=extra["mailops_accounts"][-1:]))
+    assert recap(alone) == {"changed": 0, "failed": 0}, alone.stdout
+    assert (
+        "absent accounts without a user are removed from no profile, as no user's profile is managed on this host "
+        "(give them their user, or list it in mailops_thunderbird_users): gone@example.test"
+    ) in flat_output(alone)
+    extra["mailops_accounts"] = accounts()
 
     # an autoconfig.js that is not ours may load the .cfg: neither is removed
     own_bootstrap = b'pref("general.config.filename", "mailops.cfg");\n'
