@@ -11,6 +11,7 @@ import json
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.mailops.clients.plugins.filter._verify_host_view import verify_host_view
+from ansible_collections.mailops.clients.plugins.filter._verify_host_views import verify_host_views
 from ansible_collections.mailops.clients.plugins.filter._verify_inventory import verify_inventory
 from ansible_collections.mailops.clients.plugins.filter._verify_merge import verify_merge
 from ansible_collections.mailops.clients.plugins.filter._verify_plan import verify_plan
@@ -64,6 +65,11 @@ def test_merge_passes_credentials_dropped_hosts_and_partial_runs(credentials):
     assert decision["unverified"] == ["a@example.test"]
     # a host without accounts in the merge (every endpoint, no account of its own)
     assert verify_host_view(merged, "h9")["accounts"] == {}
+    # the views of many hosts at once, for the role's single delegate_facts loop: the same views, in order
+    assert verify_host_views(merged, ["h9", "h1"]) == [
+        {"host": "h9", "view": verify_host_view(merged, "h9")},
+        {"host": "h1", "view": view},
+    ]
 
 
 def test_inventory_returns_the_accounts_or_the_error():
@@ -98,6 +104,8 @@ def test_filter_errors():
         verify_merge([{"key": "imap://h:993/tls"}], FLEET)
     with pytest.raises(AnsibleFilterError, match="^_verify_host_view expects the merge of _verify_merge$"):
         verify_host_view({"endpoints": {}}, "h1")
+    with pytest.raises(AnsibleFilterError, match="^_verify_host_views expects the merge of _verify_merge$"):
+        verify_host_views({"endpoints": {}}, ["h1"])
     with pytest.raises(AnsibleFilterError, match="^_verify_inventory: host h9 is not in hostvars$"):
         verify_inventory({}, "h9")
     with pytest.raises(AnsibleFilterError, match="^_verify_inventory expects hostvars as input$"):
