@@ -11,7 +11,7 @@ version_added: 0.1.0
 description:
   - The views of P(mailops.clients._verify_host_view#filter) for many hosts at once, as a list to loop over with
     C(delegate_facts). The verify role publishes C(mailops_verified) this way in one task on the controller, so that
-    no host has to read the fleet-wide merge: a per-host task that reads it costs time and memory that grow with
+    no host has to read the fleet-wide merge. A per-host task that reads it costs time and memory that grow with
     the fleet in every host's task, which made a 1,000-host run quadratic.
 extends_documentation_fragment: [mailops.clients._verify, mailops.clients._verify.merge]
 options:
