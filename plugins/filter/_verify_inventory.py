@@ -16,7 +16,9 @@ description:
 extends_documentation_fragment: [mailops.clients._verify, mailops.clients._verify.host]
 options:
   _input:
-    description: C(hostvars).
+    description:
+      - C(hostvars), or a mapping of the host name to its C(mailops_accounts) and C(mailops_servers) (what the verify
+        role passes, so that the host's other variables are not computed again).
     type: dict
     required: true
 """
