@@ -126,6 +126,17 @@ def a_labels(name: str):
         return None
 
 
+def server_host(value):
+    """A server's host as endpoints carry it: a DNS name in lower-case ASCII form (an internationalized name is
+    probed and written as DNS carries it) or an IP address, IPv6 without brackets; None when it is neither."""
+    if not _is_str(value) or not value.strip():
+        return None
+    host = a_labels(value.strip()) or value.strip()
+    if not _HOST_RE.match(host) or len(host) > 253:
+        return None
+    return (host[1:-1] if host.startswith("[") else host).lower()
+
+
 _DNS_LABEL_RE = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 
@@ -290,16 +301,14 @@ def _direction(ctx, data, direction, field, username, allow_insecure):
     host = data.get("host")
     if not _is_str(host) or not host.strip():
         raise ctx.error(f"{field}.host", "missing host", f"set {field}.host to the server's DNS name or address")
-    # an internationalized host name is probed and written in its ASCII form, as DNS carries it
-    host = a_labels(host.strip()) or host.strip()
-    if not _HOST_RE.match(host) or len(host) > 253:
+    normalized = server_host(host)
+    if normalized is None:
         raise ctx.error(
             f"{field}.host",
-            f"invalid host name {_show(host)}",
+            f"invalid host name {_show(a_labels(host.strip()) or host.strip())}",
             "use a DNS name (mail.example.com) or an IP address, without scheme or port",
         )
-    if host.startswith("["):
-        host = host[1:-1]
+    host = normalized
     security = _choice(ctx, f"{field}.security", data.get("security", "tls"), SECURITY_CHOICES, "security")
     auth = _choice(ctx, f"{field}.auth", data.get("auth", "password"), AUTHS, "auth")
     port = data.get("port")

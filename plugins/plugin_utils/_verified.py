@@ -22,10 +22,10 @@ from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import
 from ansible_collections.mailops.clients.plugins.module_utils._vocabulary import worst_verdict as worst
 from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import (
     AUTH_MECHANISMS,
-    a_labels,
     endpoints,
     is_absent,
     present,
+    server_host,
 )
 from ansible_collections.mailops.clients.plugins.plugin_utils._values import did_you_mean, kind
 
@@ -64,16 +64,13 @@ def _findings(raw) -> list[dict]:
 
 
 def _override_host(raw: str, name: str) -> str:
-    host = raw.strip()
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    ascii_host = a_labels(host)
-    if not host or ascii_host is None or any(c.isspace() or c in "/@[]" for c in ascii_host):
+    host = server_host(raw)
+    if host is None:
         raise VerifyError(
             f"{_OVERRIDE_FIELD}: invalid key {name!r}. Fix: key the options by a server host "
             f"(mail.example.test) or an endpoint key (imap://mail.example.test:993/tls)"
         )
-    return ascii_host.lower()
+    return host
 
 
 def override_key(raw) -> str:
@@ -144,9 +141,10 @@ def unmatched_overrides(endpoint_options: Mapping | None, probes: Sequence[Mappi
 
 
 def probe_options(key: str, host: str, options: Mapping | None, overrides: Mapping | None) -> dict:
-    """Module options for one endpoint: ``options`` updated by ``overrides[host]`` then ``overrides[key]``."""
+    """Module options for one endpoint: ``options`` updated by ``overrides[host]`` then ``overrides[key]``
+    (``overrides`` as ``endpoint_overrides`` returns them)."""
     merged = {}
-    overrides = endpoint_overrides(overrides)
+    overrides = overrides or {}
     for source in (options or {}, overrides.get(host) or {}, overrides.get(key) or {}):
         if not isinstance(source, Mapping):
             raise VerifyError(f"endpoint options for {key} must be a dictionary, got {kind(source)}")
@@ -192,8 +190,9 @@ def plan(
     the account references per credential, ``cached`` a fresh cache entry or None.
     """
     result = []
+    overrides = endpoint_overrides(endpoint_options)
     for ep in endpoints(fleet, credentials=credentials):
-        opts = probe_options(ep["key"], ep["host"], options, endpoint_options)
+        opts = probe_options(ep["key"], ep["host"], options, overrides)
         if ep["security"] == "none" and ep["allow_insecure"]:
             # the server definition accepted cleartext: the module reports it as a warning, not an error
             opts = dict(opts, allow_insecure=True)

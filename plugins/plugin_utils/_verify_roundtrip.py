@@ -31,6 +31,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._verified import (
     FINDING_KEYS,
     VerifyError,
     _summarize,
+    endpoint_overrides,
     entry_sides,
     probe_options,
 )
@@ -121,6 +122,7 @@ def plan(
     ``skip`` (why it does not run, or None), ``skip_code``, ``cache_key``, ``cached`` and, when it runs,
     ``call`` (the module's ``trips`` entry: ``key``, ``smtp``, ``mailbox``, ``from_address``; passwords)."""
     accounts = (verified or {}).get("accounts") or {}
+    endpoint_options = endpoint_overrides(endpoint_options)
     trips: dict[tuple, dict] = {}
     for host in sorted(fleet):
         for account in fleet[host]:
