@@ -96,6 +96,7 @@ class RendererAction(ActionBase):
             raise AnsibleActionFail(str(exc)) from None
         finally:
             self.deployer.cleanup()
+            self._forget_task_args()
         result["changed"] = bool(values.pop("changed", False))
         result.update(values)
         if self.warnings:
@@ -103,6 +104,18 @@ class RendererAction(ActionBase):
         if self.diffs:
             result["diff"] = self.diffs
         return result
+
+    def _forget_task_args(self) -> None:
+        """Send none of this task's arguments back to the controller.
+
+        The worker returns the task's templated arguments with every host's result, and the controller keeps all
+        of them until the last host has finished the task: the host's accounts and its verified view, tens of MB
+        at 1,000 hosts, and every forked worker shares those pages. Nothing reads them there (callbacks get the
+        task's name and the result). A task with ``until``/``retries`` runs this action again with the same
+        arguments, so they stay.
+        """
+        if not (self._task.until or self._task.retries):
+            self._task.args = {}
 
     def _gate(self, args) -> list:
         try:
