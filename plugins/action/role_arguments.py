@@ -16,11 +16,9 @@ ARGUMENT_SPEC = {"roles": {"type": "list", "elements": "str", "required": True}}
 class ActionModule(ActionBase):
     _requires_connection = False
 
+    # ActionBase's defaults: check mode supported (the check changes nothing), async not
     def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
         result = super().run(tmp, task_vars)
-        del tmp
         task_vars = task_vars or {}
         unused_validation, args = validate_task_args(self, ARGUMENT_SPEC)
         try:
