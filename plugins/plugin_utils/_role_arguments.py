@@ -37,10 +37,10 @@ def role_names() -> list:
 def short_name(role) -> str:
     """``thunderbird`` for ``thunderbird`` or ``mailops.clients.thunderbird``."""
     text = str(role)
-    return text[len(COLLECTION) + 1:] if text.startswith(COLLECTION + ".") else text
+    return text[len(COLLECTION) + 1 :] if text.startswith(COLLECTION + ".") else text
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _specs(role: str) -> dict:
     path = ROLES_DIR / role / "meta" / "argument_specs.yml"
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -48,7 +48,9 @@ def _specs(role: str) -> dict:
         with open(path, encoding="utf-8") as handle:
             data = yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader, chosen by getattr
     except (OSError, yaml.YAMLError) as exc:
-        raise RoleArgumentsError(f"cannot read the argument specification of role {COLLECTION}.{role} ({path}): {exc}")
+        raise RoleArgumentsError(
+            f"cannot read the argument specification of role {COLLECTION}.{role} ({path}): {exc}"
+        ) from None
     specs = (data or {}).get("argument_specs") if isinstance(data, dict) else None
     if not isinstance(specs, dict):
         raise RoleArgumentsError(f"{path} has no argument_specs mapping")

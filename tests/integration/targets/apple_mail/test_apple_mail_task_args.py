@@ -81,8 +81,16 @@ def test_no_task_arguments_come_back_unless_the_task_retries(tmp_path, ansible_e
         ANSIBLE_CALLBACKS_ENABLED="taskargs",
         TASKARGS_OUT=str(record),
     )
-    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-           str(tmp_path / "play.yml"), "-e", f"out={tmp_path}"]
+    cmd = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        str(tmp_path / "play.yml"),
+        "-e",
+        f"out={tmp_path}",
+    ]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert any((tmp_path / "once").glob("*.mobileconfig")), os.listdir(tmp_path)

@@ -94,7 +94,9 @@ def test_the_same_messages_as_ansible_cores_own_check(ansible_playbook):
     )
     ours_output, core_output = _text(ours), _text(core)
     assert ours.returncode == core.returncode == 2, ours_output + core_output
-    message = re.search(r"argument 'mailops_outlook_windows' is of type \S+ and we were unable to convert to bool", core_output)
+    message = re.search(
+        r"argument 'mailops_outlook_windows' is of type \S+ and we were unable to convert to bool", core_output
+    )
     assert message, core_output
     assert message.group(0) in ours_output
     assert "Validation of the variables of role mailops.clients.outlook failed:" in ours_output
