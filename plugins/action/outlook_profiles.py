@@ -31,6 +31,7 @@ class ActionModule(RendererAction):
     OPTIONS = {
         **file_options(mode="0644"),
         "dest_dir": {"type": "str", "required": True},
+        "windows_plan": {"type": "bool", "default": True},
     }
 
     def render(self, args, accounts):
@@ -73,16 +74,19 @@ class ActionModule(RendererAction):
                 self.diffs.append(
                     {"before_header": gone["path"], "after_header": "(absent)", "before": before, "after": ""}
                 )
-        return {
+        result = {
             "changed": any(done["changed"] for done in outcomes + removed_outcomes),
             "files": files,
             "removed": [{"path": gone["file"], "dest": gone["path"], "accounts": gone["accounts"]} for gone in removed],
             "registry": reg_entries(rendered.registry),
             "removed_registry": reg_entries(rendered.removals),
-            "windows": windows_items(rendered),
             "skipped_accounts": rendered.skipped,
             "notes": rendered.notes,
         }
+        # the role registers this result on every host; the plan is most of it and only a Windows host reads it
+        if args["windows_plan"]:
+            result["windows"] = windows_items(rendered)
+        return result
 
     def _previous_reg(self, args, accounts, listed) -> dict:
         """The .reg files written before for these accounts' users and for every user directory of a file the

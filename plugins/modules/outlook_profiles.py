@@ -61,6 +61,13 @@ options:
     description: Mode of the files (none holds a secret).
     type: raw
     default: "0644"
+  windows_plan:
+    description:
+      - Return RV(windows), what to apply on a Windows host. The P(mailops.clients.outlook#role) role sets V(false)
+        for a host that is not Windows - the role registers this result on every host, and the plan is most of it.
+    type: bool
+    default: true
+    version_added: 0.2.0
 seealso:
   - plugin: mailops.clients.mail_outlook_windows
     plugin_type: filter
@@ -139,7 +146,7 @@ windows:
   description:
     - What the role applies on a Windows host, as P(mailops.clients.mail_outlook_windows#filter) returns it
       (C(files) for C(win_copy), C(registry) for C(win_regedit)).
-  returned: always
+  returned: when O(windows_plan=true)
   type: dict
 removed:
   description: The files removed (or that would be, in check mode) because an earlier run wrote them and this did not.

@@ -247,9 +247,13 @@ def test_windows_data_for_win_regedit_and_win_copy(ansible_playbook, tmp_path):
     assert PASSWORD not in run.stdout
 
 
+# A Windows host (its gathered os_family), run with --skip-tags mailops_outlook_windows (tasks/windows.yml needs
+# ansible.windows and a Windows host): what the role's outlook_profiles task returned for windows.yml
 ROLE_WINDOWS_PLAY = """
 - hosts: all
   gather_facts: false
+  vars:
+    ansible_facts: {os_family: Windows}
   roles:
     - role: mailops.clients.outlook
   tasks:
@@ -257,12 +261,34 @@ ROLE_WINDOWS_PLAY = """
       ansible.builtin.debug:
         msg: "ITEMS={{ __outlook_result.windows | to_json }}"
 """
+WINDOWS_HOST = ["--skip-tags", "mailops_outlook_windows"]
+
+ROLE_RESULT_PLAY = """
+- hosts: all
+  gather_facts: false
+  roles:
+    - role: mailops.clients.outlook
+  tasks:
+    - name: What the role's outlook_profiles task returned
+      ansible.builtin.debug:
+        msg: "KEYS={{ __outlook_result.keys() | sort | join(',') }}"
+"""
 
 
 def _items(run) -> dict:
     match = re.search(r'"msg": "ITEMS=(.*)"\n', run.stdout)
     assert match, run.stdout
     return json.loads(json.loads(f'"{match.group(1)}"'))
+
+
+def test_a_host_that_is_not_windows_keeps_no_windows_plan(ansible_playbook, tmp_path):
+    """The role registers the outlook_profiles result on every host; a host that is not Windows does not get the plan
+    of what to apply on Windows in it (most of the result), a Windows host does (test below)."""
+    run = ansible_playbook(ROLE_RESULT_PLAY, extra_vars=base_vars(tmp_path))
+    keys = re.search(r'"msg": "KEYS=(.*)"', run.stdout)
+    assert keys, run.stdout
+    keys = set(keys.group(1).split(","))
+    assert {"files", "registry", "removed", "removed_registry", "notes"} <= keys and "windows" not in keys, keys
 
 
 def test_windows_task_file_applies_the_action_result(ansible_playbook, tmp_path):
@@ -284,7 +310,7 @@ def test_windows_task_file_applies_the_action_result(ansible_playbook, tmp_path)
     dumped = yaml.safe_dump(tasks)
     assert "clients.outlook_windows" not in dumped and "mail_outlook_windows" not in dumped  # no second rendering
     extra = base_vars(tmp_path, mailops_outlook_windows_dir="D:\\Mail", mailops_outlook_prf=True)
-    role = _items(ansible_playbook(ROLE_WINDOWS_PLAY, extra_vars=extra))
+    role = _items(ansible_playbook(ROLE_WINDOWS_PLAY, extra_vars=extra, extra_args=WINDOWS_HOST))
     assert [(f["src"], f["dest"], f["user"]) for f in role["files"]] == [
         ("alice/autodiscover/example.test.xml", "D:\\Mail\\alice\\autodiscover\\example.test.xml", "alice"),
         ("alice/mailops-outlook.prf", "D:\\Mail\\alice\\mailops-outlook.prf", "alice"),

@@ -199,9 +199,13 @@ def test_removal_reg_deletes_what_is_gone_and_nothing_else(ansible_playbook, reg
     assert (out / "mailops-outlook-remove.reg").read_bytes() == removal
 
 
+# A Windows host (its gathered os_family), run with --skip-tags mailops_outlook_windows (tasks/windows.yml needs
+# ansible.windows and a Windows host): what the role's outlook_profiles task returned for windows.yml
 ROLE_RESULT_PLAY = """
 - hosts: all
   gather_facts: false
+  vars:
+    ansible_facts: {os_family: Windows}
   roles:
     - role: mailops.clients.outlook
   tasks:
@@ -210,6 +214,7 @@ ROLE_RESULT_PLAY = """
         msg: "RESULT={{ {'windows': __outlook_result.windows, 'removed': __outlook_result.removed_registry,
                          'notes': __outlook_result.notes} | to_json }}"
 """
+WINDOWS_HOST = ["--skip-tags", "mailops_outlook_windows"]
 
 
 def role_result(run) -> dict:
@@ -243,7 +248,9 @@ def test_state_absent_and_rename_through_the_role(ansible_playbook, registry, tm
             "username": "carol",
         },
     ]
-    second = ansible_playbook(ROLE_RESULT_PLAY, extra_vars=extra(tmp_path, later, mailops_outlook_prf=True))
+    second = ansible_playbook(
+        ROLE_RESULT_PLAY, extra_vars=extra(tmp_path, later, mailops_outlook_prf=True), extra_args=WINDOWS_HOST
+    )
     assert recap(second) == {"changed": 1, "failed": 0}, second.stdout
     result = role_result(second)
     assert sorted((r["user"], r["name"]) for r in result["removed"]) == [

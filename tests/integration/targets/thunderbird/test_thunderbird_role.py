@@ -329,6 +329,37 @@ def test_enterprise_and_autoconfig_xml_outputs(ansible_playbook, tmp_path):
     assert recap(again) == {"changed": 0, "failed": 0}, again.stdout
 
 
+OS_FAMILY_PLAY = """
+- hosts: all
+  gather_facts: false
+  vars:
+    ansible_facts: {{os_family: {family}}}
+  roles:
+    - role: mailops.clients.thunderbird
+"""
+
+
+def test_the_installation_directory_follows_the_os_family(ansible_playbook, tmp_path):
+    """Without mailops_thunderbird_install_dir the enterprise files go where Thunderbird is installed on the
+    host's OS family; an unlisted family gets the Debian/Ubuntu layout (check mode: nothing is written)."""
+    expected = {
+        "Darwin": "/Applications/Thunderbird.app/Contents/Resources",
+        "RedHat": "/usr/lib64/thunderbird",
+        "Debian": "/usr/lib/thunderbird",
+        "Solaris": "/usr/lib/thunderbird",
+    }
+    play = "".join(OS_FAMILY_PLAY.format(family=family) for family in expected)
+    run = ansible_playbook(
+        play,
+        extra_vars=base_vars(tmp_path, mailops_thunderbird_outputs=["enterprise"]),
+        check=True,
+        extra_args=["--diff"],
+    )
+    assert run.returncode == 0, run.stdout
+    written = re.findall(r"^--- before: (\S+)/defaults/pref/autoconfig\.js \(absent\)$", run.stdout, re.M)
+    assert written == list(expected.values()), run.stdout
+
+
 def test_a_prefs_js_that_keeps_changing_is_never_overwritten(ansible_playbook, tmp_path):
     """The user (or Thunderbird) saves prefs.js while the task runs: it is read and merged again, never
     overwritten; when it changes in every one of the three rounds, that user fails and the others are written."""
