@@ -24,6 +24,7 @@ from ansible_collections.mailops.clients.plugins.plugin_utils._inventory import 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" / "plugin_utils"))
 import regfile  # noqa: E402
 from ansible_recap import flat_output, recap
+from windows_host import SKIP_APPLYING, windows_host_play  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -247,21 +248,7 @@ def test_windows_data_for_win_regedit_and_win_copy(ansible_playbook, tmp_path):
     assert PASSWORD not in run.stdout
 
 
-# A Windows host (its gathered os_family), run with --skip-tags mailops_outlook_windows (tasks/windows.yml needs
-# ansible.windows and a Windows host): what the role's outlook_profiles task returned for windows.yml
-ROLE_WINDOWS_PLAY = """
-- hosts: all
-  gather_facts: false
-  vars:
-    ansible_facts: {os_family: Windows}
-  roles:
-    - role: mailops.clients.outlook
-  tasks:
-    - name: What the role's outlook_profiles task returned for a Windows host
-      ansible.builtin.debug:
-        msg: "ITEMS={{ __outlook_result.windows | to_json }}"
-"""
-WINDOWS_HOST = ["--skip-tags", "mailops_outlook_windows"]
+ROLE_WINDOWS_PLAY = windows_host_play('"ITEMS={{ __outlook_result.windows | to_json }}"')
 
 ROLE_RESULT_PLAY = """
 - hosts: all
@@ -310,7 +297,7 @@ def test_windows_task_file_applies_the_action_result(ansible_playbook, tmp_path)
     dumped = yaml.safe_dump(tasks)
     assert "clients.outlook_windows" not in dumped and "mail_outlook_windows" not in dumped  # no second rendering
     extra = base_vars(tmp_path, mailops_outlook_windows_dir="D:\\Mail", mailops_outlook_prf=True)
-    role = _items(ansible_playbook(ROLE_WINDOWS_PLAY, extra_vars=extra, extra_args=WINDOWS_HOST))
+    role = _items(ansible_playbook(ROLE_WINDOWS_PLAY, extra_vars=extra, extra_args=SKIP_APPLYING))
     assert [(f["src"], f["dest"], f["user"]) for f in role["files"]] == [
         ("alice/autodiscover/example.test.xml", "D:\\Mail\\alice\\autodiscover\\example.test.xml", "alice"),
         ("alice/mailops-outlook.prf", "D:\\Mail\\alice\\mailops-outlook.prf", "alice"),

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit" / "plugins" 
 import regfile  # noqa: E402
 import wine_registry  # noqa: E402
 from ansible_recap import recap  # noqa: E402
+from windows_host import SKIP_APPLYING, windows_host_play  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,
@@ -199,22 +200,10 @@ def test_removal_reg_deletes_what_is_gone_and_nothing_else(ansible_playbook, reg
     assert (out / "mailops-outlook-remove.reg").read_bytes() == removal
 
 
-# A Windows host (its gathered os_family), run with --skip-tags mailops_outlook_windows (tasks/windows.yml needs
-# ansible.windows and a Windows host): what the role's outlook_profiles task returned for windows.yml
-ROLE_RESULT_PLAY = """
-- hosts: all
-  gather_facts: false
-  vars:
-    ansible_facts: {os_family: Windows}
-  roles:
-    - role: mailops.clients.outlook
-  tasks:
-    - name: What the role's outlook_profiles task returned
-      ansible.builtin.debug:
-        msg: "RESULT={{ {'windows': __outlook_result.windows, 'removed': __outlook_result.removed_registry,
-                         'notes': __outlook_result.notes} | to_json }}"
-"""
-WINDOWS_HOST = ["--skip-tags", "mailops_outlook_windows"]
+ROLE_RESULT_PLAY = windows_host_play(
+    "\"RESULT={{ {'windows': __outlook_result.windows, 'removed': __outlook_result.removed_registry,"
+    " 'notes': __outlook_result.notes} | to_json }}\""
+)
 
 
 def role_result(run) -> dict:
@@ -249,7 +238,7 @@ def test_state_absent_and_rename_through_the_role(ansible_playbook, registry, tm
         },
     ]
     second = ansible_playbook(
-        ROLE_RESULT_PLAY, extra_vars=extra(tmp_path, later, mailops_outlook_prf=True), extra_args=WINDOWS_HOST
+        ROLE_RESULT_PLAY, extra_vars=extra(tmp_path, later, mailops_outlook_prf=True), extra_args=SKIP_APPLYING
     )
     assert recap(second) == {"changed": 1, "failed": 0}, second.stdout
     result = role_result(second)
